@@ -1,0 +1,127 @@
+"""The schema, one migration per change. Append new migrations at the end; never edit one
+that has shipped."""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+migrations = Migrations("monitor")
+
+
+@migrations()
+def m001_feeds(db: Database) -> None:
+    # The poll schedule lives here, so a restart loses nothing.
+    db.execute(
+        """
+        CREATE TABLE feeds (
+            url TEXT PRIMARY KEY,
+            name TEXT NOT NULL DEFAULT '',
+            language TEXT NOT NULL DEFAULT '',
+            interval_minutes INTEGER NOT NULL DEFAULT 60,
+            etag TEXT,
+            last_modified TEXT,
+            next_poll_at TEXT,           -- ISO 8601 UTC; NULL means due now
+            last_polled_at TEXT,
+            last_status INTEGER,
+            error_count INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT,
+            added_at TEXT
+        )
+        """
+    )
+
+
+@migrations()
+def m002_articles(db: Database) -> None:
+    db.execute(
+        """
+        CREATE TABLE articles (
+            id INTEGER PRIMARY KEY,
+            url TEXT NOT NULL UNIQUE,    -- canonical URL
+            fingerprint TEXT,            -- text fingerprint, finds syndicated copies
+            title TEXT NOT NULL DEFAULT '',
+            text TEXT NOT NULL DEFAULT '',
+            author TEXT NOT NULL DEFAULT '',
+            language TEXT NOT NULL DEFAULT '',
+            published TEXT,              -- ISO 8601 UTC
+            feed_url TEXT NOT NULL DEFAULT '',
+            source_name TEXT NOT NULL DEFAULT '',
+            extract_error TEXT NOT NULL DEFAULT '',
+            stored_at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX articles_fingerprint ON articles(fingerprint)")
+    db.execute("CREATE INDEX articles_published ON articles(published)")
+    db.table("articles").enable_fts(["title", "text"], create_triggers=True, tokenize="trigram")
+    db.execute(
+        """
+        CREATE TABLE article_sources (
+            article_id INTEGER NOT NULL REFERENCES articles(id),
+            url TEXT NOT NULL,           -- the URL as a feed gave it
+            feed_url TEXT NOT NULL DEFAULT '',
+            source_name TEXT NOT NULL DEFAULT '',
+            title TEXT NOT NULL DEFAULT '',
+            seen_at TEXT NOT NULL,
+            PRIMARY KEY (article_id, url)
+        )
+        """
+    )
+    # Entries already handled, so a restart or a second poll does not fetch them again.
+    db.execute(
+        """
+        CREATE TABLE entries (
+            feed_url TEXT NOT NULL,
+            guid TEXT NOT NULL,
+            article_id INTEGER REFERENCES articles(id),
+            seen_at TEXT NOT NULL,
+            PRIMARY KEY (feed_url, guid)
+        )
+        """
+    )
+
+
+@migrations()
+def m003_matches(db: Database) -> None:
+    db.execute(
+        """
+        CREATE TABLE matches (
+            article_id INTEGER NOT NULL REFERENCES articles(id),
+            baseline_id TEXT NOT NULL,
+            score REAL NOT NULL,
+            entities TEXT NOT NULL,      -- JSON list of entity names
+            paragraph INTEGER NOT NULL,
+            passage TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            matched_at TEXT NOT NULL,
+            PRIMARY KEY (article_id, baseline_id)
+        )
+        """
+    )
+    db.execute("CREATE INDEX matches_baseline ON matches(baseline_id)")
+
+
+@migrations()
+def m004_digests(db: Database) -> None:
+    # The outbox: a row is written pending before sending and marked sent after.
+    db.execute(
+        """
+        CREATE TABLE digests (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL,          -- 'daily' or 'alert'
+            key TEXT NOT NULL,           -- the local day, or the alert batch key
+            status TEXT NOT NULL,        -- 'pending', 'sending', 'sent'
+            recipients TEXT NOT NULL,    -- JSON list
+            subject TEXT NOT NULL,
+            message_id TEXT NOT NULL,
+            html TEXT NOT NULL,
+            text TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            sent_at TEXT,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT,
+            UNIQUE (kind, key)
+        )
+        """
+    )
