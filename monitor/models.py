@@ -59,6 +59,7 @@ class Feed:
     name: str = ""
     language: str = ""
     interval_minutes: int = 60
+    fetch_pages: bool = True  # False: keep the feed's own text, never fetch entry pages
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,7 @@ class Fetched:
     body: bytes
     text: str | None = None  # decoded body, when the fetcher decoded it
     encoding: str | None = None
+    permanent_redirect: str | None = None  # the new URL when 301/308 redirects moved it
 
 
 @dataclass(frozen=True)
@@ -104,3 +106,112 @@ class Match:
     paragraph: int  # the baseline paragraph it follows up (1-based)
     passage: str  # that paragraph's text, or its key sentence
     reason: str
+
+
+@dataclass(frozen=True)
+class DigestSource:
+    """Another outlet carrying the same story as a digest item."""
+
+    name: str
+    url: str  # empty when the source gave no usable http(s) link
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class DigestItem:
+    """One story in a digest: the best-scoring article, plus the other outlets reporting it."""
+
+    article_id: int
+    baseline_id: str
+    title: str
+    url: str  # http(s) only; empty if the source gave something else
+    source: str
+    published: dt.datetime | None
+    language: str
+    extract: str  # a short plain-text excerpt
+    reason: str
+    score: float
+    entities: tuple[str, ...]
+    paragraph: int  # the baseline paragraph followed up (1-based)
+    passage: str
+    passage_url: str  # link to that paragraph on the baseline page
+    stored_at: dt.datetime
+    matched_at: dt.datetime
+    other_sources: tuple[DigestSource, ...] = ()
+
+
+@dataclass(frozen=True)
+class DigestSection:
+    """The items following up one baseline."""
+
+    baseline_id: str
+    baseline_title: str
+    baseline_url: str
+    items: tuple[DigestItem, ...]
+
+
+@dataclass(frozen=True)
+class Digest:
+    kind: str  # "daily" or "alert"
+    key: str  # the local day (YYYY-MM-DD) or the alert batch key
+    title: str
+    start: dt.datetime  # window, UTC, half-open [start, end)
+    end: dt.datetime
+    timezone: str
+    sections: tuple[DigestSection, ...]
+
+    @property
+    def empty(self) -> bool:
+        return not self.sections
+
+    @property
+    def item_count(self) -> int:
+        return sum(len(section.items) for section in self.sections)
+
+
+@dataclass(frozen=True)
+class DeliveryReport:
+    """What one send_pending_digests or send_alerts call did."""
+
+    built: tuple[str, ...] = ()  # keys of digests recorded in the outbox
+    sent: tuple[str, ...] = ()  # keys sent
+    failed: tuple[tuple[str, str], ...] = ()  # (key, error) left pending
+    skipped: tuple[str, ...] = ()  # empty days not sent (digest_skip_empty)
+    written: tuple[str, ...] = ()  # files written
+
+
+@dataclass(frozen=True)
+class FeedState:
+    """A feed's poll schedule as stored: where it is now, when it is next due, and why it
+    last failed. ``origin_url`` is the URL as the feeds file lists it; ``url`` follows
+    permanent redirects."""
+
+    url: str
+    origin_url: str
+    name: str = ""
+    language: str = ""
+    interval_minutes: int = 60
+    etag: str | None = None
+    last_modified: str | None = None
+    next_poll_at: dt.datetime | None = None
+    last_polled_at: dt.datetime | None = None
+    last_status: int | None = None
+    error_count: int = 0
+    last_error: str | None = None
+
+
+@dataclass(frozen=True)
+class KnownName:
+    """One entry of the curated alias data (watchlists/aliases.yaml)."""
+
+    name: str  # canonical English name
+    type: str  # as Entity.type
+    aliases: dict[str, tuple[str, ...]] = field(default_factory=dict)  # script -> names
+    mentions: tuple[str, ...] = ()  # find it in a baseline, too ambiguous to match news with
+    max_weight: float = 1.0  # cap for names so common they say little on their own
+
+
+@dataclass(frozen=True)
+class AliasData:
+    names: tuple[KnownName, ...] = ()
+    ignore: tuple[str, ...] = ()  # text found in baselines that is never an entity

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Sequence
+from typing import Any
 
 from sqlite_utils import Database
 
@@ -62,3 +63,68 @@ def save_matches(db: Database, article_id: int, matches: Sequence[Match], now: d
             """,
             rows,
         )
+
+
+# The follow-up columns plus the article columns a digest or feed shows.
+FOLLOW_UP_SELECT = """
+    SELECT m.article_id, m.baseline_id, m.score, m.entities, m.paragraph, m.passage,
+           m.reason, m.matched_at, a.url, a.title, a.text, a.language, a.published,
+           a.author, a.feed_url, a.source_name, a.stored_at
+    FROM matches AS m JOIN articles AS a ON a.id = m.article_id
+"""
+
+
+def with_sources(db: Database, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Decode the entities JSON and attach each article's sources (every URL a feed gave)."""
+    ids = sorted({row["article_id"] for row in rows})
+    sources: dict[int, list[dict[str, Any]]] = {}
+    for start in range(0, len(ids), 500):  # stay under SQLite's bound-parameter limit
+        chunk = ids[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        for source in db.query(
+            f"SELECT article_id, url, feed_url, source_name, title, seen_at "
+            f"FROM article_sources WHERE article_id IN ({marks}) ORDER BY seen_at, url",
+            chunk,
+        ):
+            sources.setdefault(source["article_id"], []).append(source)
+    for row in rows:
+        row["entities"] = json.loads(row["entities"] or "[]")
+        row["sources"] = sources.get(row["article_id"], [])
+    return rows
+
+
+def matches_between(db: Database, start: dt.datetime, end: dt.datetime) -> list[dict[str, Any]]:
+    """Follow-ups whose article was stored in ``[start, end)``, best score first.
+
+    Each row: the ``matches`` columns (``entities`` decoded to a list), the article's url,
+    title, text, language, published, author, feed_url, source_name and stored_at, and
+    ``sources``: the article's ``article_sources`` rows (other outlets carrying it).
+    """
+    # julianday() compares instants, so rows written with "Z", "+00:00" or microseconds
+    # all sort correctly.
+    rows = [
+        dict(row)
+        for row in db.query(
+            FOLLOW_UP_SELECT
+            + """
+            WHERE julianday(a.stored_at) >= julianday(:start)
+              AND julianday(a.stored_at) < julianday(:end)
+            ORDER BY m.score DESC, a.stored_at, m.article_id, m.baseline_id
+            """,
+            {"start": iso_utc(start), "end": iso_utc(end)},
+        )
+    ]
+    return with_sources(db, rows)
+
+
+def recent_matches(db: Database, limit: int) -> list[dict[str, Any]]:
+    """The ``limit`` most recently stored follow-ups, newest first (for the RSS/Atom feed)."""
+    rows = [
+        dict(row)
+        for row in db.query(
+            FOLLOW_UP_SELECT
+            + " ORDER BY julianday(a.stored_at) DESC, m.article_id DESC, m.baseline_id LIMIT ?",
+            [limit],
+        )
+    ]
+    return with_sources(db, rows)

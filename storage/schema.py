@@ -125,3 +125,60 @@ def m004_digests(db: Database) -> None:
         )
         """
     )
+
+
+@migrations()
+def m_digests_claims_and_alerts(db: Database) -> None:
+    # claimed_at lets a run reclaim a digest whose sender crashed mid-send; `alerted` records
+    # which follow-ups an alert already covers, so each is alerted once.
+    db.execute("ALTER TABLE digests ADD COLUMN claimed_at TEXT")
+    db.execute("CREATE INDEX digests_status ON digests(status)")
+    db.execute(
+        """
+        CREATE TABLE alerted (
+            article_id INTEGER NOT NULL REFERENCES articles(id),
+            baseline_id TEXT NOT NULL,
+            digest_id INTEGER NOT NULL REFERENCES digests(id),
+            PRIMARY KEY (article_id, baseline_id)
+        )
+        """
+    )
+
+
+@migrations()
+def m_backfill_progress(db: Database) -> None:
+    # A backfill records each finished unit (a feed file, an archive page, a URL batch) so a
+    # killed run resumes where it stopped; the run row is marked finished at the end.
+    db.execute(
+        """
+        CREATE TABLE backfill_runs (
+            key TEXT PRIMARY KEY,        -- source kind, source and window
+            source TEXT NOT NULL,
+            since TEXT NOT NULL,         -- first local day, YYYY-MM-DD
+            until TEXT NOT NULL,         -- last local day, included
+            started_at TEXT NOT NULL,
+            finished_at TEXT             -- NULL while running or after a kill
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE backfill_units (
+            run_key TEXT NOT NULL REFERENCES backfill_runs(key),
+            unit TEXT NOT NULL,          -- a file path, a feed page URL or a URL batch
+            items INTEGER NOT NULL,
+            done_at TEXT NOT NULL,
+            PRIMARY KEY (run_key, unit)
+        )
+        """
+    )
+
+
+@migrations()
+def m_feeds_origin_url(db: Database) -> None:
+    # A permanent redirect moves `url`; `origin_url` keeps the URL as the feeds file lists it,
+    # so the next sync from the file finds the moved feed instead of adding it again.
+    db.execute("ALTER TABLE feeds ADD COLUMN origin_url TEXT")
+    db.execute("UPDATE feeds SET origin_url = url")
+    db.execute("CREATE UNIQUE INDEX feeds_origin_url ON feeds(origin_url)")
+    db.execute("CREATE INDEX feeds_next_poll_at ON feeds(next_poll_at)")

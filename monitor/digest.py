@@ -1,0 +1,346 @@
+"""Pure: follow-ups in a time window -> Digest -> HTML and plain text (jinja2 templates).
+
+No I/O besides reading the templates, no clock: the window and ``now`` come in as arguments,
+so a backfill produces what the live monitor would have produced.
+
+Grouping: one section per baseline (best section first), and within it one item per story.
+A story is one stored article (its ``article_sources`` rows are the other outlets that carried
+it) or several articles whose titles are near-duplicates (character-bigram overlap), which
+reports of one development by several outlets usually are. The best-scoring article leads;
+the others are listed as its other sources.
+
+Everything that came from a feed is untrusted: HTML is rendered with autoescape on, control
+characters are dropped, and only http(s) links are kept.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import functools
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlsplit
+from zoneinfo import ZoneInfo
+
+import jinja2
+
+from monitor.models import Digest, DigestItem, DigestSection, DigestSource
+
+TEMPLATES = Path(__file__).parent / "templates"
+EXTRACT_CHARS = 280
+# Titles whose character bigrams overlap at least this much (Dice) are one story.
+SAME_STORY = 0.6
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def day_window(day: dt.date, tz: str | ZoneInfo) -> tuple[dt.datetime, dt.datetime]:
+    """The local day ``day`` in ``tz`` as a half-open UTC window [start, end).
+
+    Computed from the two local midnights, so a DST change day is 23 or 25 hours long."""
+    zone = ZoneInfo(tz) if isinstance(tz, str) else tz
+    start = dt.datetime.combine(day, dt.time(0), tzinfo=zone)
+    end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), tzinfo=zone)
+    return start.astimezone(dt.UTC), end.astimezone(dt.UTC)
+
+
+def completed_days(
+    now: dt.datetime, tz: str | ZoneInfo, recorded: Iterable[str], catchup_days: int
+) -> list[dt.date]:
+    """Local days that have ended by ``now`` (at most ``catchup_days`` back, always including
+    yesterday) and have no digest recorded, oldest first."""
+    zone = ZoneInfo(tz) if isinstance(tz, str) else tz
+    today = now.astimezone(zone).date()
+    done = set(recorded)
+    days = [today - dt.timedelta(days=back) for back in range(catchup_days, 0, -1)]
+    return [day for day in days if day.isoformat() not in done]
+
+
+def clean(text: str | None) -> str:
+    """Untrusted text as one clean line: no control or bidi characters, spaces collapsed."""
+    if not text:
+        return ""
+    return " ".join(_CONTROL.sub("", unicodedata.normalize("NFC", text)).split())
+
+
+def safe_url(url: str | None) -> str:
+    """The URL if it is http(s) with a host, else "" (no javascript:, data: or file: links)."""
+    url = (url or "").strip()
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return ""
+    if parts.scheme.lower() not in {"http", "https"} or not parts.netloc:
+        return ""
+    if any(ch in url for ch in "\"'<> \n\r\t"):
+        return ""
+    return url
+
+
+def extract_of(text: str | None, limit: int = EXTRACT_CHARS) -> str:
+    """The first ``limit`` characters of the text, cut at a word boundary where there is one."""
+    flat = clean(text)
+    if len(flat) <= limit:
+        return flat
+    cut = flat[:limit]
+    space = cut.rfind(" ")
+    if space > limit * 0.6:  # Latin text: end on a word; CJK text has no spaces to find
+        cut = cut[:space]
+    return cut.rstrip(" ,.;:，。；：、") + "…"
+
+
+def baseline_page_url(base_url: str, baseline_id: str, paragraph: int | None = None) -> str:
+    """Where `monitor serve` shows the baseline text, one anchor (#p<n>) per paragraph."""
+    url = f"{base_url.rstrip('/')}/baselines/{quote(baseline_id, safe='')}.html"
+    return f"{url}#p{paragraph}" if paragraph else url
+
+
+def _parse_time(value: Any) -> dt.datetime | None:
+    if isinstance(value, dt.datetime):
+        moment = value
+    elif isinstance(value, str) and value:
+        try:
+            moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    else:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def _source_name(name: str | None, url: str) -> str:
+    name = clean(name)
+    if name:
+        return name
+    host = urlsplit(url).hostname or ""
+    return host.removeprefix("www.")
+
+
+def _bigrams(title: str) -> set[str]:
+    folded = "".join(ch for ch in unicodedata.normalize("NFKC", title).casefold() if ch.isalnum())
+    return {folded[i : i + 2] for i in range(len(folded) - 1)}
+
+
+def same_story(a: str, b: str) -> bool:
+    """Near-duplicate titles: share at least SAME_STORY of their character bigrams."""
+    x, y = _bigrams(a), _bigrams(b)
+    if not x or not y:
+        return False
+    if min(len(x), len(y)) < 4:  # too short to judge by overlap
+        return x == y
+    return 2 * len(x & y) / (len(x) + len(y)) >= SAME_STORY  # Dice coefficient
+
+
+def _item(row: Mapping[str, Any], base_url: str) -> DigestItem:
+    url = safe_url(row.get("url"))
+    stored_at = _parse_time(row.get("stored_at")) or dt.datetime.min.replace(tzinfo=dt.UTC)
+    others = []
+    for source in row.get("sources") or ():
+        source_url = safe_url(source.get("url"))
+        if source_url and source_url == url:
+            continue
+        if not source_url and not clean(source.get("source_name")):
+            continue  # nothing to show or link to
+        others.append(
+            DigestSource(
+                name=_source_name(source.get("source_name"), source_url),
+                url=source_url,
+                title=clean(source.get("title")),
+            )
+        )
+    return DigestItem(
+        article_id=int(row["article_id"]),
+        baseline_id=str(row["baseline_id"]),
+        title=clean(row.get("title")) or url or "(untitled)",
+        url=url,
+        source=_source_name(row.get("source_name"), url),
+        published=_parse_time(row.get("published")),
+        language=clean(row.get("language")),
+        extract=extract_of(row.get("text")),
+        reason=clean(row.get("reason")),
+        score=float(row["score"]),
+        entities=tuple(clean(e) for e in row.get("entities") or ()),
+        paragraph=int(row.get("paragraph") or 0),
+        passage=clean(row.get("passage")),
+        passage_url=baseline_page_url(base_url, str(row["baseline_id"]), row.get("paragraph")),
+        stored_at=stored_at,
+        matched_at=_parse_time(row.get("matched_at")) or stored_at,
+        other_sources=tuple(dict.fromkeys(others)),
+    )
+
+
+def items_from_rows(rows: Iterable[Mapping[str, Any]], base_url: str) -> list[DigestItem]:
+    """One item per follow-up, unfolded (the feed gives each follow-up its own entry)."""
+    return [_item(row, base_url) for row in rows]
+
+
+def _stories(items: Sequence[DigestItem]) -> list[DigestItem]:
+    """Fold near-duplicate titles into the best-scoring item of their story."""
+    leads: list[DigestItem] = []
+    extra: dict[int, list[DigestSource]] = {}
+    for item in sorted(items, key=lambda i: (-i.score, i.stored_at, i.article_id)):
+        for index, lead in enumerate(leads):
+            if same_story(lead.title, item.title):
+                name = item.source or "another outlet"
+                extra.setdefault(index, []).append(DigestSource(name, item.url, item.title))
+                extra[index].extend(item.other_sources)
+                break
+        else:
+            leads.append(item)
+    folded = []
+    for index, lead in enumerate(leads):
+        more = [s for s in extra.get(index, []) if not (s.url and s.url == lead.url)]
+        sources = tuple(dict.fromkeys((*lead.other_sources, *more)))
+        folded.append(
+            lead
+            if sources == lead.other_sources
+            else dataclasses.replace(lead, other_sources=sources)
+        )
+    return folded
+
+
+def build_digest(
+    rows: Iterable[Mapping[str, Any]],
+    *,
+    kind: str,
+    key: str,
+    title: str,
+    start: dt.datetime,
+    end: dt.datetime,
+    timezone: str,
+    base_url: str,
+    baseline_titles: Mapping[str, str] | None = None,
+) -> Digest:
+    """Rows shaped like ``storage.matches.matches_between`` -> a Digest, best first."""
+    titles = baseline_titles or {}
+    by_baseline: dict[str, list[DigestItem]] = {}
+    for row in rows:
+        item = _item(row, base_url)
+        by_baseline.setdefault(item.baseline_id, []).append(item)
+    sections = [
+        DigestSection(
+            baseline_id=baseline_id,
+            baseline_title=clean(titles.get(baseline_id)) or baseline_id,
+            baseline_url=baseline_page_url(base_url, baseline_id),
+            items=tuple(_stories(items)),
+        )
+        for baseline_id, items in by_baseline.items()
+    ]
+    sections.sort(key=lambda s: (-max(i.score for i in s.items), s.baseline_id))
+    return Digest(
+        kind=kind,
+        key=key,
+        title=title,
+        start=start,
+        end=end,
+        timezone=timezone,
+        sections=tuple(sections),
+    )
+
+
+def daily_digest(
+    rows: Iterable[Mapping[str, Any]],
+    day: dt.date,
+    *,
+    timezone: str,
+    base_url: str,
+    baseline_titles: Mapping[str, str] | None = None,
+) -> Digest:
+    start, end = day_window(day, timezone)
+    return build_digest(
+        rows,
+        kind="daily",
+        key=day.isoformat(),
+        title=f"Follow-ups for {day.isoformat()}",
+        start=start,
+        end=end,
+        timezone=timezone,
+        base_url=base_url,
+        baseline_titles=baseline_titles,
+    )
+
+
+def alert_digest(
+    rows: Sequence[Mapping[str, Any]],
+    key: str,
+    now: dt.datetime,
+    *,
+    timezone: str,
+    base_url: str,
+    baseline_titles: Mapping[str, str] | None = None,
+) -> Digest:
+    count = len(rows)
+    noun = "follow-up" if count == 1 else "follow-ups"
+    return build_digest(
+        rows,
+        kind="alert",
+        key=key,
+        title=f"Alert: {count} strong {noun}",
+        start=now,
+        end=now,
+        timezone=timezone,
+        base_url=base_url,
+        baseline_titles=baseline_titles,
+    )
+
+
+def subject(digest: Digest) -> str:
+    if digest.kind == "daily":
+        if digest.empty:
+            return f"{digest.title}: nothing moved"
+        count = digest.item_count
+        return f"{digest.title}: {count} {'story' if count == 1 else 'stories'}"
+    return digest.title
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        # Autoescape every HTML template; the plain-text one is not markup.
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2",), default=False),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["local"] = _local_time
+    return env
+
+
+def _local_time(moment: dt.datetime | None, timezone: str, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    if moment is None:
+        return ""
+    return moment.astimezone(ZoneInfo(timezone)).strftime(fmt)
+
+
+@functools.cache
+def _env() -> jinja2.Environment:
+    return _environment()  # built once: the templates are read-only
+
+
+def render_html(digest: Digest) -> str:
+    return _env().get_template("digest.html.j2").render(d=digest, subject=subject(digest))
+
+
+def render_text(digest: Digest) -> str:
+    return _env().get_template("digest.txt.j2").render(d=digest, subject=subject(digest))
+
+
+def render_baseline_page(
+    baseline_id: str, title: str, paragraphs: Sequence[str], source_url: str = ""
+) -> str:
+    """The baseline text with an anchor per paragraph (#p1, #p2...), the target of the
+    'baseline passage' links."""
+    return (
+        _env()
+        .get_template("baseline.html.j2")
+        .render(
+            baseline_id=baseline_id,
+            title=clean(title) or baseline_id,
+            paragraphs=[clean(p) for p in paragraphs],
+            source_url=safe_url(source_url),
+        )
+    )
