@@ -1,0 +1,28 @@
+# The monitor service: `monitor run` on the shipped baselines, watchlists and feeds.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY monitor ./monitor
+COPY storage ./storage
+RUN pip install .
+# Watchlists and feeds are read from the working directory, so people can mount their own.
+COPY watchlists ./watchlists
+
+# The database, digests and feeds live here; docker-compose mounts a named volume on it.
+ENV MONITOR_DATA_DIR=/app/data
+VOLUME ["/app/data"]
+
+# Runs as an unprivileged user; the volume is created owned by it.
+RUN useradd --system --uid 10001 --home-dir /app monitor \
+    && mkdir -p /app/data && chown monitor /app/data
+USER monitor
+
+# SIGTERM (docker stop) lets the job in hand finish, then the service exits.
+STOPSIGNAL SIGTERM
+CMD ["monitor", "run"]
