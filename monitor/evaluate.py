@@ -1,0 +1,152 @@
+"""Measure the matcher against a labelled file: item-level and pair-level precision, recall
+and F1, next to a keyword-alert floor (an item is a hit when any watchlist alias appears).
+
+A tool, not a stage: it reads the labelled file and the shipped watchlists, then runs the
+pure matcher over every item.
+
+Labelled file: one JSON object a line with ``id, title, text, published, language, labels``;
+``labels`` lists the baseline ids the item follows up (empty: none). ``published`` comes in
+the sources' own formats (ISO 8601, RFC 822, a bare date).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import json
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from monitor.errors import MonitorError
+from monitor.match import Matcher
+from monitor.models import Article, Watchlist
+
+METRIC_KEYS = ("precision", "recall", "f1", "pair_precision", "pair_recall", "pair_f1")
+
+
+class EvalFileError(MonitorError):
+    hint = "each line must be a JSON object with title, text, published and labels"
+
+
+@dataclass(frozen=True)
+class Item:
+    id: str
+    article: Article
+    labels: frozenset[str]
+
+
+_BARE_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def parse_date(value: str | None) -> dt.datetime | None:
+    """ISO 8601 (with Z, fractions or an offset), RFC 822, or a bare date; None if unreadable.
+
+    A value without a zone is taken as UTC; a bare date as midnight UTC that day.
+    """
+    if not value or not value.strip():
+        return None
+    text = value.strip()
+    parsed: dt.datetime | None = None
+    if _BARE_DATE.match(text):
+        parsed = dt.datetime.fromisoformat(text)
+    else:
+        try:
+            parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+        except ValueError:
+            try:
+                parsed = email.utils.parsedate_to_datetime(text)
+            except (TypeError, ValueError, IndexError):
+                return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=dt.UTC)
+    return parsed
+
+
+def item_from(record: dict[str, Any]) -> Item:
+    article = Article(
+        url=str(record.get("url") or ""),
+        title=str(record.get("title") or ""),
+        text=str(record.get("text") or ""),
+        language=str(record.get("language") or ""),
+        published=parse_date(record.get("published")),
+    )
+    labels = frozenset(str(label) for label in record.get("labels") or ())
+    return Item(str(record.get("id") or ""), article, labels)
+
+
+def load_items(path: str | Path) -> list[Item]:
+    items = []
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise EvalFileError(f"{path}: cannot read: {exc.strerror}") from exc
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise EvalFileError(f"{path}:{number}: not JSON: {exc.msg}") from exc
+        if not isinstance(record, dict):
+            raise EvalFileError(f"{path}:{number}: not a JSON object")
+        items.append(item_from(record))
+    return items
+
+
+def _ratio(num: int, den: int) -> float:
+    return num / den if den else 0.0
+
+
+def _f1(precision: float, recall: float) -> float:
+    return 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+
+
+def scores(gold: Sequence[frozenset[str]], predicted: Sequence[Iterable[str]]) -> dict[str, Any]:
+    """Item-level (any baseline) and pair-level (which baselines) precision, recall, F1."""
+    tp = fp = fn = ptp = pfp = pfn = 0
+    for labels, guess in zip(gold, predicted, strict=True):
+        found = set(guess)
+        if found and labels:
+            tp += 1
+        elif found:
+            fp += 1
+        elif labels:
+            fn += 1
+        ptp += len(found & labels)
+        pfp += len(found - labels)
+        pfn += len(labels - found)
+    precision, recall = _ratio(tp, tp + fp), _ratio(tp, tp + fn)
+    pair_precision, pair_recall = _ratio(ptp, ptp + pfp), _ratio(ptp, ptp + pfn)
+    return {
+        "items": len(gold),
+        "precision": round(precision, 4),
+        "recall": round(recall, 4),
+        "f1": round(_f1(precision, recall), 4),
+        "pair_precision": round(pair_precision, 4),
+        "pair_recall": round(pair_recall, 4),
+        "pair_f1": round(_f1(pair_precision, pair_recall), 4),
+    }
+
+
+def evaluate(
+    watchlists: Sequence[Watchlist], items: Sequence[Item], threshold: float = 0.5
+) -> dict[str, Any]:
+    """The matcher's figures, with the keyword floor's under ``keyword_floor``."""
+    matcher = Matcher(watchlists, threshold)
+    gold = [item.labels for item in items]
+    matched = [[m.baseline_id for m in matcher.match(item.article)] for item in items]
+    keyword = [matcher.keyword_hits(item.article) for item in items]
+    result = scores(gold, matched)
+    result["keyword_floor"] = scores(gold, keyword)
+    return result
+
+
+def format_report(result: dict[str, Any]) -> str:
+    floor = result["keyword_floor"]
+    rows = [f"{result['items']} items", f"{'':16}{'matcher':>9}{'keyword':>9}"]
+    for key in METRIC_KEYS:
+        rows.append(f"{key:16}{result[key]:9.3f}{floor[key]:9.3f}")
+    return "\n".join(rows)

@@ -1,0 +1,255 @@
+"""Decide which baselines an article follows up, with a score and a reason a person can read.
+
+Pure: no I/O, no clock. The caller builds one ``Matcher`` per set of watchlists; the
+Aho-Corasick automaton over every alias of every watchlist is built once, so matching an
+article costs one pass over its folded text whatever the number of aliases.
+
+Scoring, per baseline:
+- every entity found contributes ``weight x zone``: the title counts most, then the lead,
+  then the rest of the text, with a small bonus for repetition;
+- an entity only counts when the article is about one of the baseline's threads: at least
+  one thread term (an entity of type concept or policy) must be present, and at least two
+  distinct entities, so a passing mention of a name does not match;
+- the sum is normalised by the baseline's own strongest weights, so a watchlist with many
+  heavy entities needs as much evidence, relatively, as a sparse one;
+- an article published before the baseline does not follow it up.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import ahocorasick
+import opencc
+
+from monitor.models import Article, Entity, Match, Watchlist
+
+# tw2sp turns Taiwan vocabulary into mainland vocabulary (輝達 -> 英伟达, 晶片 -> 芯片),
+# t2s only the characters; aliases are indexed under both so either writing is found.
+_TW2SP = opencc.OpenCC("tw2sp")
+_T2S = opencc.OpenCC("t2s")
+_SPACES = re.compile(r"\s+")
+
+# Where a hit sits in the article, and what it is worth there.
+TITLE, LEAD, BODY = 0, 1, 2
+ZONE_FACTOR = {TITLE: 1.0, LEAD: 0.8, BODY: 0.55}
+LEAD_CHARS = 160  # of folded body text; feed summaries put the news first
+REPEAT_BONUS = 0.1  # per extra occurrence, at most two
+# Entity types that name a thread (what the article is about) rather than an actor.
+THREAD_TYPES = frozenset({"concept", "policy"})
+# An article must hit at least one entity this central to the baseline (its "anchor").
+ANCHOR_WEIGHT = 0.75
+MIN_ENTITIES = 2
+# Entities weighted below this are context (a country, "AI"): they add to the score but do
+# not count towards MIN_ENTITIES, so "China" next to any keyword is not yet a topic.
+CONTEXT_WEIGHT = 0.3
+# The normaliser is the sum of this many of the baseline's highest weights.
+NORM_TOP = 3
+SHORT_PASSAGE = 60
+
+
+def fold(text: str) -> str:
+    """NFKC (full-width forms), traditional to simplified Chinese, casefold, one space."""
+    text = unicodedata.normalize("NFKC", text)
+    text = _TW2SP.convert(text)
+    return _SPACES.sub(" ", text.casefold()).strip()
+
+
+def alias_keys(alias: str) -> set[str]:
+    """Every folded form an alias is searched under."""
+    base = _SPACES.sub(" ", unicodedata.normalize("NFKC", alias).casefold()).strip()
+    keys = {fold(alias), _T2S.convert(base), base}
+    return {k for k in keys if _searchable(k)}
+
+
+def _searchable(key: str) -> bool:
+    # One Latin letter or one Han character would hit almost every text.
+    return len(key) >= 2 and not key.isdigit()
+
+
+def _is_word_char(ch: str) -> bool:
+    return ch.isascii() and ch.isalnum()
+
+
+def _bounded(text: str, start: int, end: int, key: str) -> bool:
+    """Latin-script edges of an alias must sit on word boundaries ("amd" not in "amdocs").
+
+    A trailing plural "s" is allowed after a lower-case word or an acronym ("gpus", "h20s").
+    """
+    if _is_word_char(key[0]) and start > 0 and _is_word_char(text[start - 1]):
+        return False
+    if _is_word_char(key[-1]) and end < len(text) and _is_word_char(text[end]):
+        if text[end] != "s" or (end + 1 < len(text) and _is_word_char(text[end + 1])):
+            return False
+    return True
+
+
+@dataclass
+class _Hit:
+    zone: int
+    count: int = 0
+
+
+@dataclass(frozen=True)
+class _Indexed:
+    watchlist: Watchlist
+    entities: tuple[Entity, ...]
+    norm: float
+    cutoff: dt.date | None
+
+
+@dataclass
+class _Found:
+    hits: dict[int, _Hit] = field(default_factory=dict)
+
+
+class Matcher:
+    """Matches articles against watchlists; build once, call ``match`` per article."""
+
+    def __init__(self, watchlists: Sequence[Watchlist], threshold: float = 0.5) -> None:
+        self.threshold = threshold
+        self._lists = tuple(_index(w) for w in watchlists)
+        refs: dict[str, set[tuple[int, int]]] = defaultdict(set)
+        for wi, indexed in enumerate(self._lists):
+            for ei, entity in enumerate(indexed.entities):
+                for alias in entity.all_aliases():
+                    for key in alias_keys(alias):
+                        refs[key].add((wi, ei))
+        self._automaton = ahocorasick.Automaton()
+        for key, targets in refs.items():
+            self._automaton.add_word(key, (key, tuple(sorted(targets))))
+        self._empty = not refs
+        if not self._empty:
+            self._automaton.make_automaton()
+
+    def found(self, article: Article) -> dict[int, dict[int, _Hit]]:
+        """Entities present in the article: watchlist index -> entity index -> hit."""
+        title = fold(article.title)
+        body = fold(article.text)
+        text = f"{title}\n{body}"
+        lead_end = len(title) + 1 + LEAD_CHARS
+        result: dict[int, dict[int, _Hit]] = defaultdict(dict)
+        if self._empty:
+            return result
+        for end_index, (key, targets) in self._automaton.iter(text):
+            start = end_index - len(key) + 1
+            if not _bounded(text, start, end_index + 1, key):
+                continue
+            zone = TITLE if start < len(title) else LEAD if start < lead_end else BODY
+            for wi, ei in targets:
+                hit = result[wi].get(ei)
+                if hit is None:
+                    hit = result[wi][ei] = _Hit(zone)
+                hit.zone = min(hit.zone, zone)
+                hit.count += 1
+        return result
+
+    def match(self, article: Article) -> list[Match]:
+        """The baselines this article follows up, best first."""
+        matches = []
+        published = _local_date(article.published)
+        for wi, hits in self.found(article).items():
+            indexed = self._lists[wi]
+            if published and indexed.cutoff and published < indexed.cutoff:
+                continue
+            found = _score(indexed, hits)
+            if found is not None and found.score >= self.threshold:
+                matches.append(found)
+        return sorted(matches, key=lambda m: (-m.score, m.baseline_id))
+
+    def keyword_hits(self, article: Article) -> list[str]:
+        """Baselines with any alias in the article: what a plain keyword alert would fire on."""
+        return sorted(self._lists[wi].watchlist.baseline.id for wi in self.found(article))
+
+
+def _index(watchlist: Watchlist) -> _Indexed:
+    weights = sorted((e.weight for e in watchlist.entities), reverse=True)
+    norm = sum(weights[:NORM_TOP]) or 1.0
+    return _Indexed(watchlist, watchlist.entities, norm, watchlist.baseline.published)
+
+
+def _local_date(published: dt.datetime | None) -> dt.date | None:
+    # The date the publisher printed: a baseline's date is a calendar day (or month), too.
+    return published.date() if published else None
+
+
+def _contribution(entity: Entity, hit: _Hit) -> float:
+    repeat = REPEAT_BONUS * min(hit.count - 1, 2)
+    return entity.weight * (ZONE_FACTOR[hit.zone] + repeat)
+
+
+def _score(indexed: _Indexed, hits: dict[int, _Hit]) -> Match | None:
+    entities = indexed.entities
+    if sum(1 for ei in hits if entities[ei].weight >= CONTEXT_WEIGHT) < MIN_ENTITIES:
+        return None
+    if not any(entities[ei].type in THREAD_TYPES for ei in hits):
+        return None
+    if not any(entities[ei].weight >= ANCHOR_WEIGHT for ei in hits):
+        return None
+    parts = {ei: _contribution(entities[ei], hit) for ei, hit in hits.items()}
+    score = min(1.0, sum(parts.values()) / indexed.norm)
+    ranked = sorted(parts, key=lambda ei: (-parts[ei], entities[ei].name))
+    paragraph, sentence = _followed_passage(indexed, ranked, parts)
+    passage = _passage_text(indexed.watchlist, paragraph, sentence)
+    names = tuple(entities[ei].name for ei in ranked)
+    return Match(
+        baseline_id=indexed.watchlist.baseline.id,
+        score=round(score, 3),
+        entities=names,
+        paragraph=paragraph,
+        passage=passage,
+        reason=_reason(names, indexed.watchlist, paragraph, passage),
+    )
+
+
+def _followed_passage(
+    indexed: _Indexed, ranked: Sequence[int], parts: dict[int, float]
+) -> tuple[int, int]:
+    """The baseline paragraph where the article's entities weigh most together."""
+    weight: dict[int, float] = defaultdict(float)
+    first_sentence: dict[int, int] = {}
+    for ei in ranked:
+        for passage in indexed.entities[ei].passages:
+            weight[passage.paragraph] += parts[ei]
+            first_sentence.setdefault(passage.paragraph, passage.sentence)
+    if not weight:
+        return 1, 1
+    best = min(weight, key=lambda p: (-weight[p], p))
+    return best, first_sentence[best]
+
+
+def _passage_text(watchlist: Watchlist, paragraph: int, sentence: int) -> str:
+    for entity in watchlist.entities:
+        for passage in entity.passages:
+            if (passage.paragraph, passage.sentence) == (paragraph, sentence) and passage.text:
+                return passage.text
+    if 0 < paragraph <= len(watchlist.paragraphs):
+        sentences = split_sentences(watchlist.paragraphs[paragraph - 1])
+        if sentences:
+            return sentences[min(max(sentence, 1), len(sentences)) - 1]
+    return ""
+
+
+_SENTENCE_END = re.compile(r"(?<=[。！？!?])|(?<=\.)\s+")
+
+
+def split_sentences(paragraph: str) -> list[str]:
+    return [s.strip() for s in _SENTENCE_END.split(paragraph) if s and s.strip()]
+
+
+def _shorten(text: str, limit: int = SHORT_PASSAGE) -> str:
+    text = text.strip()
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _reason(names: Iterable[str], watchlist: Watchlist, paragraph: int, passage: str) -> str:
+    shown = list(names)[:3]
+    reason = f"{', '.join(shown)}: follows para {paragraph} of {watchlist.baseline.title}"
+    if passage:
+        reason += f": “{_shorten(passage)}”"
+    return reason
