@@ -1,0 +1,69 @@
+"""Is this the same article? Two pure answers: the same URL in other clothes, and the same text
+under other boilerplate.
+
+canonical_url(): courlan's normalisation (lower-case scheme and host, default port dropped,
+tracking parameters such as utm_* and fbclid removed, query keys sorted, fragment dropped),
+plus unwrapping of archive links that carry the original URL in their path.
+
+fingerprint(): the text's three longest sentences, normalised (NFKC, case-folded, letters and
+digits only), hashed. Syndicated copies differ in their datelines, bylines, "read more" links
+and footers, which are short; the long body sentences are what the outlets copy verbatim.
+Exact hashing keeps the lookup a plain indexed equality. It misses copies that were edited
+or truncated inside those sentences; that is the price of keeping it simple.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from urllib.parse import urlsplit, urlunsplit
+
+import courlan
+
+# Archive services that put the original URL in their path (orx365 snapshots use archive.is).
+_ARCHIVE_PREFIX = re.compile(
+    r"^https?://(?:www\.)?(?:archive\.(?:is|ph|today|li|md|vn)/(?:newest/|\d{14}/)?"
+    r"|web\.archive\.org/web/\d+(?:[a-z_]+)?/)(?P<url>https?://.+)$",
+    re.IGNORECASE,
+)
+
+MIN_TEXT = 200  # normalised characters; shorter texts (feed teasers) get no fingerprint
+MIN_SENTENCE = 20
+SENTENCES = 3
+_SENTENCE_END = re.compile(r"[.!?。！？；;\n]+")
+
+
+def canonical_url(url: str) -> str:
+    """The URL this link stands for, so two spellings of one page compare equal."""
+    url = url.strip()
+    unwrapped = _ARCHIVE_PREFIX.match(url)
+    if unwrapped:
+        url = unwrapped.group("url")
+    if not url.lower().startswith(("http://", "https://")):
+        return url  # a guid or a local path: nothing to normalise
+    try:
+        normal = courlan.normalize_url(url)
+    except (ValueError, AttributeError):
+        normal = url
+    parts = urlsplit(normal)
+    # courlan keeps a bare trailing "?" and "/" differences; settle them so equal pages match.
+    path = parts.path or "/"
+    return urlunsplit((parts.scheme, parts.netloc, path, parts.query, ""))
+
+
+def normalise(text: str) -> str:
+    """NFKC, case-folded, letters and digits only: what survives re-typesetting."""
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    return "".join(ch for ch in folded if ch.isalnum())
+
+
+def fingerprint(text: str) -> str | None:
+    """A hash of the text's longest sentences; None when the text is too short to tell."""
+    sentences = {normalise(s) for s in _SENTENCE_END.split(text)}
+    sentences = {s for s in sentences if len(s) >= MIN_SENTENCE}
+    if len(sentences) < 2 or sum(map(len, sentences)) < MIN_TEXT:
+        return None
+    longest = sorted(sentences, key=lambda s: (-len(s), s))[:SENTENCES]
+    digest = hashlib.sha256("\n".join(sorted(longest)).encode("utf-8")).hexdigest()
+    return digest[:32]

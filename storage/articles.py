@@ -1,0 +1,195 @@
+"""Articles, each stored once, with every URL and outlet it was seen under; the entries table
+that makes each feed entry handled once; full-text search.
+
+An article is the same as a stored one when its canonical URL or its text fingerprint is
+already known; then only a source row is added. The caller holds the transaction
+(``with db.atomic():``) around save_article, mark_entry and the matches, so a process killed
+mid-poll leaves either all of them or none.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlite_utils import Database
+
+from monitor.models import Article, Entry
+
+
+def iso(moment: dt.datetime) -> str:
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime: pass a timezone-aware UTC time")
+    return moment.astimezone(dt.UTC).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class Source:
+    """One place an article was seen: the URL as the feed gave it, and the feed."""
+
+    url: str
+    feed_url: str = ""
+    source_name: str = ""
+    title: str = ""
+
+
+def find_article(db: Database, urls: Iterable[str], fingerprint: str | None = None) -> int | None:
+    """The id of a stored article with one of these canonical URLs (or source URLs), else
+    with this fingerprint, else None."""
+    candidates = [u for u in dict.fromkeys(urls) if u]
+    if candidates:
+        marks = ",".join("?" * len(candidates))
+        row = db.execute(
+            f"SELECT id FROM articles WHERE url IN ({marks}) LIMIT 1", candidates
+        ).fetchone()
+        if row is None:
+            row = db.execute(
+                f"SELECT article_id FROM article_sources WHERE url IN ({marks}) LIMIT 1",
+                candidates,
+            ).fetchone()
+        if row is not None:
+            return int(row[0])
+    if fingerprint:
+        row = db.execute(
+            "SELECT id FROM articles WHERE fingerprint = ? ORDER BY id LIMIT 1", [fingerprint]
+        ).fetchone()
+        if row is not None:
+            return int(row[0])
+    return None
+
+
+def save_article(
+    db: Database,
+    article: Article,
+    fingerprint: str | None,
+    source: Source,
+    now: dt.datetime,
+) -> tuple[int, bool]:
+    """Store ``article`` unless it is already known; add ``source`` either way.
+    Returns (article id, True when the article is new)."""
+    with db.atomic():
+        existing = find_article(db, [article.url, source.url], fingerprint)
+        if existing is not None:
+            add_source(db, existing, source, now)
+            return existing, False
+        cursor = db.execute(
+            """
+            INSERT INTO articles (url, fingerprint, title, text, author, language, published,
+                                  feed_url, source_name, extract_error, stored_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """,
+            [
+                article.url,
+                fingerprint,
+                article.title,
+                article.text,
+                article.author,
+                article.language,
+                iso(article.published) if article.published else None,
+                article.feed_url,
+                article.source_name,
+                article.extract_error,
+                iso(now),
+            ],
+        )
+        article_id = int(cursor.lastrowid or 0)
+        add_source(db, article_id, source, now)
+    return article_id, True
+
+
+def add_source(db: Database, article_id: int, source: Source, now: dt.datetime) -> None:
+    db.execute(
+        """
+        INSERT INTO article_sources (article_id, url, feed_url, source_name, title, seen_at)
+        VALUES (?, ?, ?, ?, ?, ?)
+        ON CONFLICT (article_id, url) DO NOTHING
+        """,
+        [article_id, source.url, source.feed_url, source.source_name, source.title, iso(now)],
+    )
+
+
+def mark_entry(
+    db: Database, feed_url: str, guid: str, article_id: int | None, now: dt.datetime
+) -> None:
+    """Remember that this entry was handled (in the caller's transaction)."""
+    db.execute(
+        """
+        INSERT INTO entries (feed_url, guid, article_id, seen_at) VALUES (?, ?, ?, ?)
+        ON CONFLICT (feed_url, guid) DO NOTHING
+        """,
+        [feed_url, guid, article_id, iso(now)],
+    )
+
+
+def unseen_entries(db: Database, entries: Sequence[Entry]) -> list[Entry]:
+    """The entries not handled before, each (feed, guid) once, in feed order."""
+    fresh: list[Entry] = []
+    keys: set[tuple[str, str]] = set()
+    for entry in entries:
+        key = (entry.feed_url, entry.guid)
+        if key in keys:
+            continue
+        keys.add(key)
+        seen = db.execute(
+            "SELECT 1 FROM entries WHERE feed_url = ? AND guid = ?", [entry.feed_url, entry.guid]
+        ).fetchone()
+        if seen is None:
+            fresh.append(entry)
+    return fresh
+
+
+def get_article(db: Database, article_id: int) -> dict[str, Any] | None:
+    """The article row plus its ``sources`` (list of dicts), or None."""
+    rows = list(db.query("SELECT * FROM articles WHERE id = ?", [article_id]))
+    if not rows:
+        return None
+    article = rows[0]
+    article["sources"] = list(
+        db.query(
+            "SELECT url, feed_url, source_name, title, seen_at FROM article_sources "
+            "WHERE article_id = ? ORDER BY seen_at, url",
+            [article_id],
+        )
+    )
+    return article
+
+
+def count_articles(db: Database) -> int:
+    return int(db.execute("SELECT count(*) FROM articles").fetchone()[0])
+
+
+_FTS_SPECIAL = re.compile(r'["*^():]')
+
+
+def search(db: Database, query: str, limit: int = 20) -> list[dict[str, Any]]:
+    """Articles whose title or text contain every word of ``query``, best first.
+    The index is a trigram one (it works for Chinese, which has no spaces); words shorter
+    than three characters cannot use it and are matched with LIKE instead."""
+    words = [w for w in _FTS_SPECIAL.sub(" ", query).split() if w]
+    if not words:
+        return []
+    long_words = [w for w in words if len(w) >= 3]
+    short_words = [w for w in words if len(w) < 3]
+    where = []
+    params: list[Any] = []
+    if long_words:
+        where.append("articles_fts MATCH ?")
+        params.append(" AND ".join(f'"{w}"' for w in long_words))
+    for word in short_words:
+        where.append("(articles.title LIKE ? OR articles.text LIKE ?)")
+        params += [f"%{word}%", f"%{word}%"]
+    if long_words:
+        sql = (
+            "SELECT articles.id, articles.url, articles.title, articles.published, "
+            "articles.language FROM articles_fts JOIN articles ON articles.id = articles_fts.rowid "
+            f"WHERE {' AND '.join(where)} ORDER BY articles_fts.rank LIMIT ?"
+        )
+    else:
+        sql = (
+            "SELECT id, url, title, published, language FROM articles "
+            f"WHERE {' AND '.join(where)} ORDER BY published DESC LIMIT ?"
+        )
+    return list(db.query(sql, [*params, limit]))
