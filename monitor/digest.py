@@ -47,16 +47,39 @@ def day_window(day: dt.date, tz: str | ZoneInfo) -> tuple[dt.datetime, dt.dateti
     return start.astimezone(dt.UTC), end.astimezone(dt.UTC)
 
 
-def completed_days(
-    now: dt.datetime, tz: str | ZoneInfo, recorded: Iterable[str], catchup_days: int
-) -> list[dt.date]:
-    """Local days that have ended by ``now`` (at most ``catchup_days`` back, always including
-    yesterday) and have no digest recorded, oldest first."""
+def due_at(day: dt.date, tz: str | ZoneInfo, digest_time: str) -> dt.datetime:
+    """When the digest of ``day`` is due: ``digest_time`` on the next local day, in UTC."""
     zone = ZoneInfo(tz) if isinstance(tz, str) else tz
-    today = now.astimezone(zone).date()
-    done = set(recorded)
-    days = [today - dt.timedelta(days=back) for back in range(catchup_days, 0, -1)]
-    return [day for day in days if day.isoformat() not in done]
+    hours, _, minutes = digest_time.partition(":")
+    moment = dt.datetime.combine(
+        day + dt.timedelta(days=1), dt.time(int(hours), int(minutes)), tzinfo=zone
+    )
+    return moment.astimezone(dt.UTC)
+
+
+def days_due(
+    now: dt.datetime,
+    tz: str | ZoneInfo,
+    digest_time: str,
+    last_recorded: dt.date | None,
+    catchup_days: int,
+) -> list[dt.date]:
+    """Days whose digest is due by ``now`` and not yet recorded, oldest first.
+
+    Starts the day after the last recorded digest (a first run starts with the latest due
+    day), and reaches back at most ``catchup_days`` days, so a monitor that was off for a
+    month sends a week of digests, not thirty."""
+    zone = ZoneInfo(tz) if isinstance(tz, str) else tz
+    latest = now.astimezone(zone).date()
+    while due_at(latest, zone, digest_time) > now:
+        latest -= dt.timedelta(days=1)
+    earliest = latest - dt.timedelta(days=catchup_days - 1)
+    if last_recorded is None:
+        earliest = latest
+    elif last_recorded + dt.timedelta(days=1) > earliest:
+        earliest = last_recorded + dt.timedelta(days=1)
+    count = (latest - earliest).days + 1
+    return [earliest + dt.timedelta(days=n) for n in range(max(count, 0))]
 
 
 def clean(text: str | None) -> str:

@@ -26,9 +26,9 @@ def _domain(list_id: str) -> str:
 
 def message_id_for(kind: str, key: str, list_id: str) -> str:
     """A Message-ID that is the same every time the same digest is built or resent."""
-    digest = hashlib.sha256(f"{kind}\0{key}\0{list_id}".encode()).hexdigest()[:24]
-    safe_key = "".join(ch for ch in key if ch.isalnum() or ch in "-")[:40]
-    return f"<{kind}.{safe_key}.{digest}@{_domain(list_id)}>"
+    # Short enough that the header is never folded.
+    digest = hashlib.sha256(f"{kind}\0{key}\0{list_id}".encode()).hexdigest()[:20]
+    return f"<{kind[:8]}.{digest}@{_domain(list_id)[:40]}>"
 
 
 def build_message(

@@ -1,0 +1,87 @@
+"""`monitor serve`: the output directory (feeds, digest pages, baseline pages) over HTTP.
+
+Static files only, from the standard library's server, with validators so feed readers can
+poll cheaply: every file carries an ETag (from its mtime and size) and Last-Modified, and a
+conditional request (If-None-Match, or If-Modified-Since without it) gets 304 when the file
+is unchanged. Outputs are written atomically and only when their bytes change, so the
+validators change exactly when the content does.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import functools
+import os
+from http import HTTPStatus
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+# Feed files get their registered media types; mimetypes only knows "application/xml".
+_TYPES = {
+    "feed.xml": "application/rss+xml; charset=utf-8",
+    "atom.xml": "application/atom+xml; charset=utf-8",
+}
+
+
+def etag_of(stat: os.stat_result) -> str:
+    return f'"{stat.st_mtime_ns:x}-{stat.st_size:x}"'
+
+
+class OutputHandler(SimpleHTTPRequestHandler):
+    server_version = "followup-monitor"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        if getattr(self.server, "quiet", False):
+            return
+        super().log_message(format, *args)
+
+    def guess_type(self, path: str | os.PathLike[str]) -> str:
+        name = Path(path).name
+        if name in _TYPES:
+            return _TYPES[name]
+        kind = super().guess_type(path)
+        return f"{kind}; charset=utf-8" if kind.startswith("text/") else kind
+
+    def end_headers(self) -> None:
+        etag = getattr(self, "_etag", None)
+        if etag:
+            self.send_header("ETag", etag)
+            self.send_header("Cache-Control", "no-cache")  # revalidate; 304s are cheap
+        super().end_headers()
+
+    def send_head(self) -> Any:
+        self._etag = None
+        path = self.translate_path(self.path)
+        if os.path.isfile(path):
+            stat = os.stat(path)
+            self._etag = etag_of(stat)
+            if self._not_modified(stat):
+                self.send_response(HTTPStatus.NOT_MODIFIED)
+                self.send_header("Last-Modified", self.date_time_string(int(stat.st_mtime)))
+                self.end_headers()
+                return None
+        return super().send_head()
+
+    def _not_modified(self, stat: os.stat_result) -> bool:
+        if_none_match = self.headers.get("If-None-Match")
+        if if_none_match is not None:  # RFC 9110: it wins over If-Modified-Since
+            tags = [t.strip().removeprefix("W/") for t in if_none_match.split(",")]
+            return "*" in tags or etag_of(stat) in tags
+        if_modified_since = self.headers.get("If-Modified-Since")
+        if if_modified_since:
+            try:
+                since = email.utils.parsedate_to_datetime(if_modified_since)
+            except (TypeError, ValueError):
+                return False
+            return int(stat.st_mtime) <= since.timestamp()
+        return False
+
+
+def make_server(directory: str | Path, host: str, port: int) -> ThreadingHTTPServer:
+    """A server for ``directory`` bound to host:port (port 0 picks a free one)."""
+    Path(directory).mkdir(parents=True, exist_ok=True)
+    handler = functools.partial(OutputHandler, directory=str(directory))
+    server = ThreadingHTTPServer((host, port), handler)
+    server.daemon_threads = True
+    return server
