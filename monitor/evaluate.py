@@ -150,3 +150,11 @@ def format_report(result: dict[str, Any]) -> str:
     for key in METRIC_KEYS:
         rows.append(f"{key:16}{result[key]:9.3f}{floor[key]:9.3f}")
     return "\n".join(rows)
+
+
+def run(path: str | Path, watchlists_dir: str | Path, threshold: float = 0.5) -> dict[str, Any]:
+    """Evaluate the shipped watchlists in ``watchlists_dir`` on the labelled file ``path``."""
+    # Imported here: the evaluation tool sits above the stages, like the pipeline.
+    from monitor.watchlist import load_watchlists
+
+    return evaluate(load_watchlists(watchlists_dir), load_items(path), threshold)

@@ -37,19 +37,21 @@ _SPACES = re.compile(r"\s+")
 
 # Where a hit sits in the article, and what it is worth there.
 TITLE, LEAD, BODY = 0, 1, 2
-ZONE_FACTOR = {TITLE: 1.0, LEAD: 0.8, BODY: 0.55}
+ZONE_FACTOR = {TITLE: 1.0, LEAD: 0.8, BODY: 0.4}
 LEAD_CHARS = 160  # of folded body text; feed summaries put the news first
 REPEAT_BONUS = 0.1  # per extra occurrence, at most two
 # Entity types that name a thread (what the article is about) rather than an actor.
 THREAD_TYPES = frozenset({"concept", "policy"})
 # An article must hit at least one entity this central to the baseline (its "anchor").
-ANCHOR_WEIGHT = 0.75
+ANCHOR_WEIGHT = 0.6
 MIN_ENTITIES = 2
 # Entities weighted below this are context (a country, "AI"): they add to the score but do
 # not count towards MIN_ENTITIES, so "China" next to any keyword is not yet a topic.
 CONTEXT_WEIGHT = 0.3
-# The normaliser is the sum of this many of the baseline's highest weights.
+# The normaliser is the sum of this many of the baseline's highest weights, scaled so that
+# a score of 0.5 (the default threshold) needs 60% of that evidence.
 NORM_TOP = 3
+NORM_SCALE = 1.2
 SHORT_PASSAGE = 60
 
 
@@ -169,7 +171,7 @@ class Matcher:
 
 def _index(watchlist: Watchlist) -> _Indexed:
     weights = sorted((e.weight for e in watchlist.entities), reverse=True)
-    norm = sum(weights[:NORM_TOP]) or 1.0
+    norm = NORM_SCALE * sum(weights[:NORM_TOP]) or 1.0
     return _Indexed(watchlist, watchlist.entities, norm, watchlist.baseline.published)
 
 
@@ -210,17 +212,19 @@ def _score(indexed: _Indexed, hits: dict[int, _Hit]) -> Match | None:
 def _followed_passage(
     indexed: _Indexed, ranked: Sequence[int], parts: dict[int, float]
 ) -> tuple[int, int]:
-    """The baseline paragraph where the article's entities weigh most together."""
-    weight: dict[int, float] = defaultdict(float)
-    first_sentence: dict[int, int] = {}
+    """The baseline paragraph where the article's entities weigh most together, and within
+    it the sentence that carries most of that weight."""
+    paragraph_weight: dict[int, float] = defaultdict(float)
+    sentence_weight: dict[tuple[int, int], float] = defaultdict(float)
     for ei in ranked:
         for passage in indexed.entities[ei].passages:
-            weight[passage.paragraph] += parts[ei]
-            first_sentence.setdefault(passage.paragraph, passage.sentence)
-    if not weight:
+            paragraph_weight[passage.paragraph] += parts[ei]
+            sentence_weight[(passage.paragraph, passage.sentence)] += parts[ei]
+    if not paragraph_weight:
         return 1, 1
-    best = min(weight, key=lambda p: (-weight[p], p))
-    return best, first_sentence[best]
+    best = min(paragraph_weight, key=lambda p: (-paragraph_weight[p], p))
+    sentences = [key for key in sentence_weight if key[0] == best]
+    return min(sentences, key=lambda key: (-sentence_weight[key], key[1]))
 
 
 def _passage_text(watchlist: Watchlist, paragraph: int, sentence: int) -> str:

@@ -1,0 +1,123 @@
+"""The matcher: folding, alias search, topic-aware scoring, dates and reasons."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from monitor.match import Matcher, fold
+from monitor.models import Article, Baseline, Entity, Passage, Watchlist
+
+PARAGRAPHS = (
+    "芯片出口管制的来龙去脉。",
+    "美国公司Nvidia和AMD主导数据中心GPU市场。",
+    "2022年，拜登政府推出了出口管制，禁止向中国出售尖端芯片。随后英伟达推出了中国特供的H20。",
+)
+
+
+def entity(name: str, type_: str, weight: float, para: int, sentence: int = 1, **aliases: str):
+    scripts = {key.replace("_", "-"): tuple(value.split("|")) for key, value in aliases.items()}
+    return Entity(name, type_, weight, scripts, (Passage(para, sentence),))
+
+
+def watchlist(published: dt.date | None = dt.date(2025, 1, 1)) -> Watchlist:
+    baseline = Baseline("chips", "芯片限制", "zh-Hans", published, "baselines/chips.txt")
+    entities = (
+        entity("Nvidia", "company", 0.6, 2, en="Nvidia|NVIDIA", zh_Hans="英伟达", zh_Hant="輝達"),
+        entity("AMD", "company", 0.4, 2, en="AMD"),
+        entity("Meta", "company", 0.4, 2, en="Meta"),
+        entity("H20", "product", 0.8, 3, 2, en="H20"),
+        entity("export controls", "policy", 0.9, 3, en="export controls", zh_Hans="出口管制"),
+        entity("China", "place", 0.2, 3, en="China", zh_Hans="中国"),
+    )
+    return Watchlist(baseline, entities, PARAGRAPHS)
+
+
+def article(title: str, text: str = "", published: str | None = "2025-06-01T08:00:00+00:00"):
+    when = dt.datetime.fromisoformat(published) if published else None
+    return Article("https://example.com/a", title, text, "en", when)
+
+
+@pytest.fixture(scope="module")
+def matcher() -> Matcher:
+    return Matcher([watchlist()], threshold=0.5)
+
+
+def test_fold_maps_traditional_full_width_and_case_to_one_form():
+    assert fold("輝達") == fold("英偉達") == fold("英伟达")
+    assert fold("ＮＶＩＤＩＡ　Ｈ２０") == "nvidia h20"
+    assert fold("晶片") == fold("芯片")
+
+
+WRITINGS = ["輝達", "輝达", "英伟达", "英偉達", "Nvidia", "NVIDIA", "ＮＶＩＤＩＡ"]
+
+
+@pytest.mark.parametrize("name", WRITINGS)
+def test_every_writing_of_nvidia_finds_the_same_entity(matcher: Matcher, name: str):
+    found = matcher.found(article(f"{name}的H20芯片受出口管制"))
+    names = {matcher._lists[0].entities[ei].name for ei in found[0]}
+    assert "Nvidia" in names
+
+
+def test_latin_alias_needs_word_boundaries(matcher: Matcher):
+    found = matcher.found(article("AMDOCS updates its metadata tools", "Nvidia H200 export"))
+    names = {matcher._lists[0].entities[ei].name for ei in found.get(0, {})}
+    assert "AMD" not in names
+    assert "Meta" not in names
+    assert "H20" not in names  # H200 is another chip
+    found = matcher.found(article("AMD and Meta's GPUs", ""))
+    names = {matcher._lists[0].entities[ei].name for ei in found[0]}
+    assert {"AMD", "Meta"} <= names
+
+
+def test_latin_alias_is_found_inside_chinese_text(matcher: Matcher):
+    found = matcher.found(article("英伟达H20芯片恢复对华销售"))
+    names = {matcher._lists[0].entities[ei].name for ei in found[0]}
+    assert {"Nvidia", "H20"} <= names
+
+
+def test_article_about_the_thread_matches_with_reason(matcher: Matcher):
+    matches = matcher.match(article("US tightens export controls on Nvidia H20 sales to China"))
+    assert [m.baseline_id for m in matches] == ["chips"]
+    match = matches[0]
+    assert match.score >= 0.5
+    assert {"export controls", "H20", "Nvidia"} <= set(match.entities)
+    assert match.paragraph == 3
+    assert "follows para 3 of 芯片限制" in match.reason
+    assert "禁止向中国出售尖端芯片" in match.passage
+    assert match.reason.startswith("export controls, H20, Nvidia: ")
+    assert match.reason.endswith("“2022年，拜登政府推出了出口管制，禁止向中国出售尖端芯片。”")
+
+
+def test_passing_mention_does_not_match(matcher: Matcher):
+    review = article(
+        "Nvidia GeForce RTX review: the best gaming card of the year",
+        "We tested the card in twelve games. " * 20 + "Nvidia also faces export controls.",
+    )
+    assert matcher.match(review) == []
+
+
+def test_name_alone_is_not_a_topic(matcher: Matcher):
+    assert matcher.match(article("Nvidia and AMD shares rise")) == []
+
+
+def test_article_published_before_the_baseline_does_not_follow_it(matcher: Matcher):
+    title = "US export controls on Nvidia H20 to China"
+    early = article(title, published="2024-12-31T23:00:00+00:00")
+    same_month = article(title, published="2025-01-02T00:00:00+00:00")
+    assert matcher.match(early) == []
+    assert matcher.match(same_month) != []
+
+
+def test_undated_article_is_judged_on_its_text(matcher: Matcher):
+    assert matcher.match(article("US export controls on Nvidia H20", published=None)) != []
+
+
+def test_threshold_is_respected():
+    strict = Matcher([watchlist()], threshold=0.99)
+    assert strict.match(article("Export controls on Nvidia H20", "")) == []
+
+
+def test_matcher_without_aliases_matches_nothing():
+    assert Matcher([]).match(article("US export controls on Nvidia H20")) == []
