@@ -8,8 +8,10 @@ plus unwrapping of archive links that carry the original URL in their path.
 fingerprint(): the text's three longest sentences, normalised (NFKC, case-folded, letters and
 digits only), hashed. Syndicated copies differ in their datelines, bylines, "read more" links
 and footers, which are short; the long body sentences are what the outlets copy verbatim.
-Exact hashing keeps the lookup a plain indexed equality. It misses copies that were edited
-or truncated inside those sentences; that is the price of keeping it simple.
+The first and last sentences of longer texts are left out, because a dateline
+("BEIJING (Reuters) -") or a credit glues itself to them. Exact hashing keeps the lookup a
+plain indexed equality. It misses copies edited or truncated inside those sentences, and
+texts shorter than a few sentences (feed teasers) get none; that is the price of simplicity.
 """
 
 from __future__ import annotations
@@ -60,10 +62,14 @@ def normalise(text: str) -> str:
 
 def fingerprint(text: str) -> str | None:
     """A hash of the text's longest sentences; None when the text is too short to tell."""
-    sentences = {normalise(s) for s in _SENTENCE_END.split(text)}
-    sentences = {s for s in sentences if len(s) >= MIN_SENTENCE}
-    if len(sentences) < 2 or sum(map(len, sentences)) < MIN_TEXT:
+    ordered = [normalise(s) for s in _SENTENCE_END.split(text)]
+    ordered = [s for s in ordered if len(s) >= MIN_SENTENCE]
+    if len(ordered) < 2 or sum(map(len, ordered)) < MIN_TEXT:
         return None
+    if len(ordered) > 4:
+        # Datelines and credits stick to the first and last sentences; leave those out.
+        ordered = ordered[1:-1]
+    sentences = set(ordered)
     longest = sorted(sentences, key=lambda s: (-len(s), s))[:SENTENCES]
     digest = hashlib.sha256("\n".join(sorted(longest)).encode("utf-8")).hexdigest()
     return digest[:32]

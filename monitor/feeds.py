@@ -84,8 +84,8 @@ def load_feeds(path: str | Path) -> list[Feed]:
     feeds: list[Feed] = []
     seen: dict[str, int] = {}
     for item in data["feeds"]:
-        feed = _feed_from(item, path)
         line = item.get("__line__", 0) if isinstance(item, dict) else 0
+        feed = _feed_from(item, path)
         if feed.url in seen:
             raise ConfigError(
                 f"{path}:{line}: url: {feed.url} is already listed on line {seen[feed.url]}"
@@ -271,6 +271,8 @@ def _entry_from_feedparser(raw: Any, feed_url: str, language: str) -> Entry | No
     if not (title or summary or link):
         return None
     guid = str(raw.get("id", "") or "").strip()
+    if not link and is_remote(guid):
+        link = guid  # RSS 1.0 items name their page in rdf:about only
     return Entry(
         feed_url=feed_url,
         guid=guid or fallback_guid(link, title, published),
