@@ -218,24 +218,38 @@ async def _fetch(
             raise FetchError(f"refusing {request.url!r}: only http(s) links are fetched")
         return await asyncio.to_thread(_read_file, request, settings)
     url = _parse_url(request.url)
-    if not request.trusted:
-        await _check_target(url, settings)
+    pin = None if request.trusted else await _check_target(url, settings)
 
     seen = {str(url)}
     hops: list[int] = []
     while True:
-        answer = await _exchange_with_retries(client, gate, url, request, settings, retry_base)
+        answer = await _exchange_with_retries(client, gate, url, pin, request, settings, retry_base)
         if answer.status in REDIRECT_STATUSES:
             url = _next_hop(url, answer, len(hops), seen, settings)
-            await _check_target(url, settings)  # a redirect is untrusted, whoever asked
+            pin = await _check_target(url, settings)  # a redirect is untrusted, whoever asked
             hops.append(answer.status)
             continue
         moved = str(url) if hops and all(s in PERMANENT_STATUSES for s in hops) else None
         if answer.status == 304:
-            return Fetched(str(url), 304, answer.headers, b"", permanent_redirect=moved)
+            return Fetched(
+                str(url),
+                304,
+                _keep_validators(answer.headers, request),
+                b"",
+                permanent_redirect=moved,
+            )
         if 200 <= answer.status < 300:
             return _fetched(answer, moved)
         raise _status_error(answer)
+
+
+def _keep_validators(headers: dict[str, str], request: FetchRequest) -> dict[str, str]:
+    """A 304 often omits the validators; the ones sent are still current, so keep them."""
+    kept = {
+        "etag": request.etag,
+        "last-modified": request.last_modified,
+    }
+    return {**{k: v for k, v in kept.items() if v}, **headers}
 
 
 def _next_hop(
@@ -285,6 +299,7 @@ async def _exchange_with_retries(
     client: httpx.AsyncClient,
     gate: _Gate,
     url: httpx.URL,
+    pin: str | None,
     request: FetchRequest,
     settings: Settings,
     retry_base: float,
@@ -298,7 +313,7 @@ async def _exchange_with_retries(
         if attempt:
             await asyncio.sleep(_retry_delay(attempt, retry_base))
         try:
-            answer = await _exchange(client, gate, url, request, settings)
+            answer = await _exchange(client, gate, url, pin, request, settings)
         except _ConnectionProblem as exc:
             problem, status = str(exc), None
             continue
@@ -319,10 +334,17 @@ async def _exchange(
     client: httpx.AsyncClient,
     gate: _Gate,
     url: httpx.URL,
+    pin: str | None,
     request: FetchRequest,
     settings: Settings,
 ) -> _Answer:
+    """One request and its body. With ``pin``, connect to that (checked) address and name
+    the host in the Host header, so a second DNS answer cannot point us elsewhere."""
     headers = {"Accept-Encoding": ACCEPT_ENCODING}
+    target = url
+    if pin is not None:
+        target = url.copy_with(host=pin)
+        headers["Host"] = url.netloc.decode("ascii")
     if request.etag:
         headers["If-None-Match"] = request.etag
     if request.last_modified:
@@ -330,7 +352,7 @@ async def _exchange(
     async with gate.slot(url.host):
         try:
             async with asyncio.timeout(settings.http_timeout):
-                async with client.stream("GET", url, headers=headers) as response:
+                async with client.stream("GET", target, headers=headers) as response:
                     answer_headers = {k.lower(): v for k, v in response.headers.items()}
                     body = b""
                     if 200 <= response.status_code < 300:
@@ -513,34 +535,52 @@ def _parse_url(url: str) -> httpx.URL:
     return parsed
 
 
-async def _check_target(url: httpx.URL, settings: Settings) -> None:
-    """Refuse non-http(s) schemes, and hosts on loopback or private networks unless allowed."""
+async def _check_target(url: httpx.URL, settings: Settings) -> str | None:
+    """Refuse non-http(s) schemes, and hosts on loopback or private networks unless allowed.
+
+    Returns the checked address to connect to for a plain-http host name (None otherwise):
+    resolving the name again at connect time could give another answer (DNS rebinding).
+    HTTPS needs no pin: a rebound address cannot present the name's certificate.
+    """
     if url.scheme not in {"http", "https"}:
         raise FetchError(f"refusing {url}: only http(s) URLs are fetched")
     if settings.allow_private_addresses:
-        return
-    for address in await _addresses(url):
+        return None
+    host = url.raw_host.decode("ascii")  # IDNA-encoded already
+    literal = _ip_literal(host)
+    if literal is not None:
+        addresses = [literal]
+    else:
+        port = url.port or (443 if url.scheme == "https" else 80)
+        addresses = await _resolve(host, port)
+    for address in addresses:
         if not is_public_address(address):
             raise FetchError(
                 f"refusing {url}: {url.host} is a non-public address ({address})",
                 hint=PRIVATE_HINT,
             )
+    if literal is not None or url.scheme == "https":
+        return None
+    return addresses[0]
 
 
-async def _addresses(url: httpx.URL) -> list[str]:
-    host = url.host
+def _ip_literal(host: str) -> str | None:
     try:
-        ipaddress.ip_address(host)
-        return [host]
+        return str(ipaddress.ip_address(host.strip("[]")))
     except ValueError:
-        pass
+        return None
+
+
+async def _resolve(host: str, port: int) -> list[str]:
     loop = asyncio.get_running_loop()
-    port = url.port or (443 if url.scheme == "https" else 80)
     try:
         infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
         raise FetchError(f"cannot resolve {host}: {exc}") from exc
-    return [str(info[4][0]) for info in infos]
+    addresses = [str(info[4][0]) for info in infos]
+    if not addresses:
+        raise FetchError(f"cannot resolve {host}: no addresses")
+    return addresses
 
 
 def is_public_address(address: str) -> bool:

@@ -19,6 +19,7 @@ import brotli
 import pytest
 
 from monitor import config
+from monitor import fetch as fetch_module
 from monitor.errors import FetchError
 from monitor.fetch import FetchRequest, decode_page, fetch_all, fetch_one, is_public_address
 from monitor.models import Fetched
@@ -75,6 +76,18 @@ def test_conditional_get_sends_validators_and_gets_304(http_server, settings) ->
     sent = http_server.requests_for("/feed.xml")[1].headers
     assert sent["If-None-Match"] == '"v1"'
     assert sent["If-Modified-Since"] == "Sun, 01 Mar 2026 10:00:00 GMT"
+
+
+def test_304_without_validators_keeps_the_ones_sent(http_server, settings) -> None:
+    def not_modified(handler: BaseHTTPRequestHandler) -> None:
+        handler.send_response(304)
+        handler.end_headers()
+
+    url = http_server.add("/bare304", handler=not_modified)
+    fetched = fetch(url, settings, etag='"abc"', last_modified="Sun, 01 Mar 2026 10:00:00 GMT")
+    assert fetched.status == 304
+    assert fetched.headers["etag"] == '"abc"'
+    assert fetched.headers["last-modified"] == "Sun, 01 Mar 2026 10:00:00 GMT"
 
 
 def test_feed_body_is_left_undecoded(http_server, settings) -> None:
@@ -394,6 +407,43 @@ def test_redirect_to_loopback_is_refused(http_server, strict) -> None:
 def test_trusted_feed_on_loopback_is_fetched(http_server, strict) -> None:
     url = http_server.add("/local-feed.xml", b"<rss/>")
     assert fetch(url, strict, trusted=True).body == b"<rss/>"
+
+
+def test_checked_name_is_connected_at_the_checked_address(http_server, strict, monkeypatch) -> None:
+    # news.example "resolves" to 127.0.0.1 first and to a private address afterwards (DNS
+    # rebinding); 127.0.0.1 counts as public here. The request must go to the address that
+    # was checked, naming the host in the Host header, and resolve the name only once.
+    answers = [["127.0.0.1"], ["10.0.0.7"]]
+    asked: list[str] = []
+
+    async def resolve(host: str, port: int) -> list[str]:
+        asked.append(host)
+        return answers[min(len(asked), len(answers)) - 1]
+
+    monkeypatch.setattr(fetch_module, "_resolve", resolve)
+    monkeypatch.setattr(fetch_module, "is_public_address", lambda a: a == "127.0.0.1")
+    http_server.add("/story", b"<html><body>story</body></html>")
+    url = f"http://news.example:{http_server.port}/story"
+    fetched = fetch(url, strict)
+    assert fetched.url == url
+    assert fetched.body == b"<html><body>story</body></html>"
+    assert asked == ["news.example"]
+    assert (
+        http_server.requests_for("/story")[0].headers["Host"] == f"news.example:{http_server.port}"
+    )
+
+
+def test_name_resolving_to_a_private_address_is_refused(http_server, strict, monkeypatch) -> None:
+    async def resolve(host: str, port: int) -> list[str]:
+        return ["93.184.216.34", "192.168.0.10"]  # one bad answer is enough to refuse
+
+    monkeypatch.setattr(fetch_module, "_resolve", resolve)
+    error = fails("http://mixed.example/story", strict)
+    assert "192.168.0.10" in str(error)
+
+
+def test_unresolvable_name_fails_cleanly(strict) -> None:
+    assert "cannot resolve" in str(fails("http://no-such-host.invalid/x", strict))
 
 
 @pytest.mark.parametrize(
