@@ -203,6 +203,11 @@ async def _fetch_or_error(
         return await _fetch(client, gate, request, settings, retry_base)
     except FetchError as exc:
         return exc
+    except (httpx.InvalidURL, UnicodeError, ValueError) as exc:
+        # Links come from strangers: a URL the libraries choke on is that link's failure.
+        error = FetchError(f"bad URL {request.url!r}: {exc}")
+        error.__cause__ = exc
+        return error
 
 
 async def _fetch(
@@ -257,13 +262,16 @@ def _next_hop(
 ) -> httpx.URL:
     location = answer.headers.get("location", "").strip()
     if not location:
-        raise FetchError(f"HTTP {answer.status} without a Location from {url}", status=500)
+        raise FetchError(
+            f"HTTP {answer.status} without a Location from {url}", status=answer.status
+        )
     if hops_so_far + 1 > settings.max_redirects:
         raise FetchError(f"more than {settings.max_redirects} redirects from {url}")
     try:
-        target = url.join(location)
-    except httpx.InvalidURL as exc:
+        joined = str(url.join(location))
+    except (httpx.InvalidURL, UnicodeError) as exc:
         raise FetchError(f"bad redirect Location {location!r} from {url}") from exc
+    target = _parse_url(joined)  # refuses other schemes, bad hosts and ports
     if str(target) in seen:
         raise FetchError(f"redirect loop: {url} leads back to {target}")
     seen.add(str(target))
@@ -349,7 +357,7 @@ async def _exchange(
         headers["If-None-Match"] = request.etag
     if request.last_modified:
         headers["If-Modified-Since"] = request.last_modified
-    async with gate.slot(url.host):
+    async with gate.slot(url.raw_host.decode("ascii")):
         try:
             async with asyncio.timeout(settings.http_timeout):
                 async with client.stream("GET", target, headers=headers) as response:
@@ -528,10 +536,14 @@ def _parse_url(url: str) -> httpx.URL:
         raise FetchError(f"refusing {url!r}: only http(s) URLs are fetched")
     try:
         parsed = httpx.URL(url.strip())
-    except httpx.InvalidURL as exc:
+        host = parsed.host  # decodes IDNA, which can fail
+        port = parsed.port
+    except (httpx.InvalidURL, UnicodeError) as exc:
         raise FetchError(f"bad URL {url!r}: {exc}") from exc
-    if not parsed.host:
+    if not host:
         raise FetchError(f"bad URL {url!r}: no host")
+    if port is not None and not 0 < port < 65536:
+        raise FetchError(f"bad URL {url!r}: port {port} out of range")
     return parsed
 
 

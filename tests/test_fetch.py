@@ -446,6 +446,27 @@ def test_unresolvable_name_fails_cleanly(strict) -> None:
     assert "cannot resolve" in str(fails("http://no-such-host.invalid/x", strict))
 
 
+def test_malformed_links_fail_alone(http_server, strict) -> None:
+    bad = [
+        "http://",
+        "http://[::1",
+        "http://exa\x00mple.com/",
+        "http://1.2.3.4:99999/",
+        "http:example.com",
+        "//example.com/x",
+        "data:text/html,<b>x</b>",
+        "http://0x7f000001/",
+        "http://[::ffff:127.0.0.1]/",
+        "http://xn--/",
+        "",
+    ]
+    good = http_server.add("/fine", b"ok")
+    requests = [FetchRequest(u) for u in bad] + [FetchRequest(good, trusted=True)]
+    results = fetch_all(requests, strict, retry_base=FAST)
+    assert all(isinstance(r, FetchError) for r in results[:-1])
+    assert isinstance(results[-1], Fetched)
+
+
 @pytest.mark.parametrize(
     ("address", "public"),
     [
