@@ -42,12 +42,18 @@ LEAD_CHARS = 160  # of folded body text; feed summaries put the news first
 REPEAT_BONUS = 0.1  # per extra occurrence, at most two
 # Entity types that name a thread (what the article is about) rather than an actor.
 THREAD_TYPES = frozenset({"concept", "policy"})
-# An article must hit at least one entity this central to the baseline (its "anchor").
+# An article must hit at least one entity this central to the baseline (its "anchor"), of a
+# type that can carry a story: a person, place or body alone is who or where, not what.
 ANCHOR_WEIGHT = 0.6
+ANCHOR_TYPES = frozenset({"concept", "policy", "company", "product", "model"})
 MIN_ENTITIES = 2
 # Entities weighted below this are context (a country, "AI"): they add to the score but do
 # not count towards MIN_ENTITIES, so "China" next to any keyword is not yet a topic.
 CONTEXT_WEIGHT = 0.3
+# A thread term this central, in the title, is a topic on its own ("Rare earths ...").
+TITLE_ANCHOR_WEIGHT = 0.8
+# A thread term in the title says what the article is about; a name there may be in passing.
+TITLE_THREAD_FACTOR = 1.0
 # The normaliser is the sum of this many of the baseline's highest weights, scaled so that
 # a score of 0.5 (the default threshold) needs 60% of that evidence.
 NORM_TOP = 3
@@ -182,16 +188,33 @@ def _local_date(published: dt.datetime | None) -> dt.date | None:
 
 def _contribution(entity: Entity, hit: _Hit) -> float:
     repeat = REPEAT_BONUS * min(hit.count - 1, 2)
-    return entity.weight * (ZONE_FACTOR[hit.zone] + repeat)
+    zone = ZONE_FACTOR[hit.zone]
+    if hit.zone == TITLE and entity.type in THREAD_TYPES:
+        zone *= TITLE_THREAD_FACTOR
+    return entity.weight * (zone + repeat)
+
+
+def _is_topic(entities: Sequence[Entity], hits: dict[int, _Hit]) -> bool:
+    """Is the article about one of the baseline's threads, not just naming its actors?"""
+    if not any(entities[ei].type in THREAD_TYPES for ei in hits):
+        return False
+    if not any(
+        entities[ei].weight >= ANCHOR_WEIGHT and entities[ei].type in ANCHOR_TYPES for ei in hits
+    ):
+        return False
+    titled = any(
+        hit.zone == TITLE
+        and entities[ei].type in THREAD_TYPES
+        and entities[ei].weight >= TITLE_ANCHOR_WEIGHT
+        for ei, hit in hits.items()
+    )
+    evidence = sum(1 for ei in hits if entities[ei].weight >= CONTEXT_WEIGHT)
+    return evidence >= MIN_ENTITIES or (titled and len(hits) >= MIN_ENTITIES)
 
 
 def _score(indexed: _Indexed, hits: dict[int, _Hit]) -> Match | None:
     entities = indexed.entities
-    if sum(1 for ei in hits if entities[ei].weight >= CONTEXT_WEIGHT) < MIN_ENTITIES:
-        return None
-    if not any(entities[ei].type in THREAD_TYPES for ei in hits):
-        return None
-    if not any(entities[ei].weight >= ANCHOR_WEIGHT for ei in hits):
+    if not _is_topic(entities, hits):
         return None
     parts = {ei: _contribution(entities[ei], hit) for ei, hit in hits.items()}
     score = min(1.0, sum(parts.values()) / indexed.norm)
