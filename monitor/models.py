@@ -209,9 +209,53 @@ class KnownName:
     aliases: dict[str, tuple[str, ...]] = field(default_factory=dict)  # script -> names
     mentions: tuple[str, ...] = ()  # find it in a baseline, too ambiguous to match news with
     max_weight: float = 1.0  # cap for names so common they say little on their own
+    parent: str = ""  # the company behind a product or model; its mentions count for it too
 
 
 @dataclass(frozen=True)
 class AliasData:
     names: tuple[KnownName, ...] = ()
     ignore: tuple[str, ...] = ()  # text found in baselines that is never an entity
+
+
+@dataclass(frozen=True)
+class FeedOutcome:
+    """What one poll did to one feed."""
+
+    url: str
+    name: str
+    status: str  # "new" (200, parsed), "unchanged" (304), "failed"
+    new: int = 0  # articles stored for the first time
+    entries: int = 0  # entries in the feed
+    seen: int = 0  # entries already handled before (or another source of a stored article)
+    error: str = ""  # why it failed
+    warning: str = ""  # an ill-formed feed that still gave entries
+    next_poll_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class PollReport:
+    feeds: tuple[FeedOutcome, ...] = ()
+
+    @property
+    def new(self) -> int:
+        return sum(outcome.new for outcome in self.feeds)
+
+    @property
+    def failed(self) -> tuple[FeedOutcome, ...]:
+        return tuple(outcome for outcome in self.feeds if outcome.status == "failed")
+
+    @property
+    def unchanged(self) -> tuple[FeedOutcome, ...]:
+        return tuple(outcome for outcome in self.feeds if outcome.status == "unchanged")
+
+
+@dataclass(frozen=True)
+class IngestReport:
+    """What one ingest_entries call did."""
+
+    new: int = 0  # articles stored
+    duplicates: int = 0  # entries that were another source of a stored article
+    page_failures: int = 0  # entries kept with the feed's own text (reason on the article)
+    new_by_feed: dict[str, int] = field(default_factory=dict)
+    article_ids: tuple[int, ...] = ()  # ids of the articles stored by this call

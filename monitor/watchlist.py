@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from typing import Any
 import yaml
 
 from monitor.errors import WatchlistError
-from monitor.models import Baseline, Entity, Passage, Watchlist
+from monitor.models import AliasData, Baseline, Entity, KnownName, Passage, Watchlist
 
 ENTITY_TYPES = ("company", "person", "product", "model", "policy", "body", "place", "concept")
 
@@ -51,8 +52,12 @@ _TOP_FIELDS = ("baseline", "entities")
 
 
 def split_paragraphs(text: str) -> tuple[str, ...]:
-    """Baseline files hold one paragraph per line; blank lines are not paragraphs."""
-    return tuple(line.strip() for line in text.splitlines() if line.strip())
+    """Baseline files hold one paragraph per line, so paragraph N is line N of the file. Blank
+    lines stay (as empty paragraphs) to keep that numbering; trailing ones are dropped."""
+    lines = [line.strip() for line in text.split("\n")]
+    while lines and not lines[-1]:
+        lines.pop()
+    return tuple(lines)
 
 
 def split_sentences(paragraph: str) -> list[str]:
@@ -117,6 +122,28 @@ class _Reader:
         return value.strip()
 
 
+def _compose(path: Path, reader: _Reader, source: str | None = None) -> yaml.Node | None:
+    """The YAML as nodes (they carry line numbers); syntax errors become file:line errors."""
+    if source is None:
+        try:
+            source = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise WatchlistError(f"{path}: cannot read: {exc.strerror}") from exc
+        except UnicodeDecodeError as exc:
+            raise WatchlistError(f"{path}: not UTF-8 text ({exc.reason})") from exc
+    try:
+        return yaml.compose(source, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else 1
+        problem = exc.problem or str(exc)
+        if exc.context:
+            problem = f"{problem} ({exc.context})"
+        raise WatchlistError(f"{path}:{line}: YAML syntax: {problem}") from exc
+    except yaml.YAMLError as exc:
+        raise WatchlistError(f"{path}: YAML syntax: {exc}") from exc
+
+
 def load_watchlist(path: str | Path, *, base_dir: str | Path | None = None) -> Watchlist:
     """Load and validate one watchlist file. ``base_dir`` is where ``baseline.file`` is relative
     to (default: the file's own directory). Raises WatchlistError("file:line: field: problem")."""
@@ -129,17 +156,7 @@ def load_watchlist(path: str | Path, *, base_dir: str | Path | None = None) -> W
     except UnicodeDecodeError as exc:
         raise WatchlistError(f"{path}: not UTF-8 text ({exc.reason})") from exc
     reader = _Reader(path)
-    try:
-        root = yaml.compose(source, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else 1
-        problem = exc.problem or str(exc)
-        if exc.context:
-            problem = f"{problem} ({exc.context})"
-        raise WatchlistError(f"{path}:{line}: YAML syntax: {problem}") from exc
-    except yaml.YAMLError as exc:
-        raise WatchlistError(f"{path}: YAML syntax: {exc}") from exc
+    root = _compose(path, reader, source)
     if root is None:
         raise WatchlistError(f"{path}:1: the file is empty; expected baseline: and entities:")
     try:
@@ -335,8 +352,16 @@ def _passages(
     return tuple(out)
 
 
+_WATCHLIST_KEY = re.compile(r"^(baseline|entities)\s*:", re.MULTILINE)
+
+
 def watchlist_files(directory: str | Path) -> list[Path]:
-    """Every ``<id>.yaml`` directly in ``directory`` (not aliases.yaml, feeds.yaml, dot-files)."""
+    """Every ``<id>.yaml`` directly in ``directory`` that is a watchlist: it has a top-level
+    ``baseline:`` or ``entities:`` key. Feed lists and aliases.yaml live there too."""
+    return [p for p in _yaml_files(directory) if _looks_like_watchlist(p)]
+
+
+def _yaml_files(directory: str | Path) -> list[Path]:
     directory = Path(directory)
     if not directory.is_dir():
         return []
@@ -347,12 +372,25 @@ def watchlist_files(directory: str | Path) -> list[Path]:
     )
 
 
+def _looks_like_watchlist(path: Path) -> bool:
+    try:
+        return bool(_WATCHLIST_KEY.search(path.read_text(encoding="utf-8", errors="replace")))
+    except OSError:
+        return True  # let the loader report it
+
+
+def other_yaml_files(directory: str | Path) -> list[Path]:
+    """YAML files in the directory that are not watchlists (feed lists); `check` names them."""
+    return [p for p in _yaml_files(directory) if not _looks_like_watchlist(p)]
+
+
 def load_watchlists(directory: str | Path) -> list[Watchlist]:
     """Load every watchlist in ``directory`` (sorted by file name). Raises WatchlistError on the
     first bad file; `check_watchlists` collects them all."""
-    watchlists = [load_watchlist(p, base_dir=directory) for p in watchlist_files(directory)]
+    paths = watchlist_files(directory)
+    watchlists = [load_watchlist(p, base_dir=directory) for p in paths]
     seen: dict[str, Path] = {}
-    for path, watchlist in zip(watchlist_files(directory), watchlists, strict=True):
+    for path, watchlist in zip(paths, watchlists, strict=True):
         other = seen.setdefault(watchlist.baseline.id, path)
         if other != path:
             raise WatchlistError(
@@ -371,6 +409,205 @@ def check_watchlists(directory: str | Path) -> tuple[list[Watchlist], list[str]]
         except WatchlistError as exc:
             problems.append(str(exc))
     return good, problems
+
+
+# --- curated alias data ------------------------------------------------------------------
+
+_KNOWN_FIELDS = ("name", "type", "en", "zh-Hans", "zh-Hant", "mentions", "max_weight", "parent")
+
+
+def load_aliases(path: str | Path) -> AliasData:
+    """Read the curated alias file (watchlists/aliases.yaml); a missing file is empty data."""
+    path = Path(path)
+    if not path.exists():
+        return AliasData()
+    reader = _Reader(path)
+    root = _compose(path, reader)
+    if root is None:
+        return AliasData()
+    top = reader.mapping(root, "", ("ignore", "names"))
+    ignore: list[str] = []
+    if "ignore" in top:
+        for item in reader.sequence(top["ignore"][1], "ignore"):
+            ignore.append(reader.text(item, "ignore", required=True))
+    names: list[KnownName] = []
+    parents: list[tuple[str, yaml.Node, str]] = []
+    seen: dict[str, int] = {}
+    for index, node in enumerate(
+        reader.sequence(top["names"][1], "names") if "names" in top else []
+    ):
+        field = f"names[{index + 1}]"
+        fields = reader.mapping(node, field, _KNOWN_FIELDS)
+        for required in ("name", "type"):
+            if required not in fields:
+                raise reader.fail(node, f"{field}.{required}", "missing")
+        name = reader.text(fields["name"][1], f"{field}.name", required=True)
+        field = f"{field} ({name})"
+        if name.casefold() in seen:
+            raise reader.fail(node, f"{field}.name", f"also names[{seen[name.casefold()]}]")
+        seen[name.casefold()] = index + 1
+        kind = reader.text(fields["type"][1], f"{field}.type", required=True)
+        if kind not in ENTITY_TYPES:
+            raise reader.fail(
+                fields["type"][1],
+                f"{field}.type",
+                f"{kind!r} is not one of {', '.join(ENTITY_TYPES)}",
+            )
+        aliases: dict[str, tuple[str, ...]] = {}
+        for script in ("en", "zh-Hans", "zh-Hant"):
+            if script in fields:
+                items = reader.sequence(fields[script][1], f"{field}.{script}")
+                aliases[script] = tuple(
+                    reader.text(i, f"{field}.{script}", required=True) for i in items
+                )
+        mentions: tuple[str, ...] = ()
+        if "mentions" in fields:
+            items = reader.sequence(fields["mentions"][1], f"{field}.mentions")
+            mentions = tuple(reader.text(i, f"{field}.mentions", required=True) for i in items)
+        max_weight = 1.0
+        if "max_weight" in fields:
+            value_node = fields["max_weight"][1]
+            value = reader.scalar(value_node) if isinstance(value_node, yaml.ScalarNode) else None
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or not 0 <= value <= 1
+            ):
+                raise reader.fail(
+                    value_node,
+                    f"{field}.max_weight",
+                    f"expected a number from 0 to 1, not {value!r}",
+                )
+            max_weight = float(value)
+        parent = ""
+        if "parent" in fields:
+            parent = reader.text(fields["parent"][1], f"{field}.parent", required=True)
+            parents.append((parent, fields["parent"][1], f"{field}.parent"))
+        names.append(KnownName(name, kind, aliases, mentions, max_weight, parent))
+    for parent, node, field in parents:
+        if parent.casefold() not in seen:
+            raise reader.fail(node, field, f"{parent!r} is not a name in this file")
+    return AliasData(names=tuple(names), ignore=tuple(ignore))
+
+
+# --- the baseline index (watchlists/baselines/index.yaml) ---------------------------------
+
+_INDEX_FIELDS = (
+    "id",
+    "file",
+    "script",
+    "language",
+    "title_zh",
+    "title",
+    "original",
+    "published",
+    "notes",
+    "source_url",
+    "author",
+    "outlet",
+    "added",
+)
+_APPROXIMATE_DATE = re.compile(r"^~?\s*(\d{4})-(\d{2})(?:-(\d{2}))?$")
+
+
+def load_baseline_index(path: str | Path) -> list[Baseline]:
+    """The baselines listed in index.yaml, as Baselines whose ``path`` is relative to the
+    watchlists directory (``baselines/<file>``). An approximate date such as "~2025-01" becomes
+    the first day of that month."""
+    path = Path(path)
+    if not path.exists():
+        return []
+    reader = _Reader(path)
+    root = _compose(path, reader)
+    if root is None:
+        return []
+    top = reader.mapping(root, "", ("baselines",))
+    out: list[Baseline] = []
+    seen: set[str] = set()
+    nodes = reader.sequence(top["baselines"][1], "baselines") if "baselines" in top else []
+    for index, node in enumerate(nodes):
+        baseline, id_node = _index_entry(reader, node, f"baselines[{index + 1}]")
+        if baseline.id in seen:
+            raise reader.fail(id_node, f"baselines[{index + 1}].id", "listed twice")
+        seen.add(baseline.id)
+        out.append(baseline)
+    return out
+
+
+def _index_entry(reader: _Reader, node: yaml.Node, field: str) -> tuple[Baseline, yaml.Node]:
+    fields = reader.mapping(node, field, _INDEX_FIELDS)
+    for required in ("id", "file"):
+        if required not in fields:
+            raise reader.fail(node, f"{field}.{required}", "missing")
+    original: dict[str, tuple[yaml.Node, yaml.Node]] = {}
+    if "original" in fields:
+        original_node = fields["original"][1]
+        if not (
+            isinstance(original_node, yaml.ScalarNode) and reader.scalar(original_node) is None
+        ):
+            original = reader.mapping(
+                original_node, f"{field}.original", ("title", "author", "outlet")
+            )
+
+    def text(name: str) -> str:
+        if name in fields:
+            return reader.text(fields[name][1], f"{field}.{name}")
+        key = name.removeprefix("original.")
+        if name.startswith("original.") and key in original:
+            return reader.text(original[key][1], f"{field}.{name}")
+        return ""
+
+    baseline_id = text("id")
+    if not _BASELINE_ID.match(baseline_id):
+        raise reader.fail(fields["id"][1], f"{field}.id", "use a-z, 0-9, '-', '_' or '.'")
+    published = None
+    if "published" in fields:
+        published = _index_date(reader, fields["published"][1], f"{field}.published")
+    baseline = Baseline(
+        id=baseline_id,
+        title=text("title_zh") or text("title") or text("original.title"),
+        language=text("script") or text("language") or "und",
+        published=published,
+        path=f"baselines/{text('file')}",
+        source_url=text("source_url"),
+        author=text("author") or text("original.author"),
+        outlet=text("outlet") or text("original.outlet"),
+    )
+    return baseline, fields["id"][1]
+
+
+def _index_date(reader: _Reader, node: yaml.Node, field: str) -> dt.date | None:
+    value = reader.scalar(node) if isinstance(node, yaml.ScalarNode) else node
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.date):
+        return value
+    match = _APPROXIMATE_DATE.match(str(value).strip())
+    if match:
+        year, month, day = match.groups()
+        try:
+            return dt.date(int(year), int(month), int(day or 1))
+        except ValueError:
+            pass
+    raise reader.fail(node, field, f"expected YYYY-MM-DD or ~YYYY-MM, not {value!r}")
+
+
+def append_baseline_entry(path: str | Path, entry: dict[str, str]) -> None:
+    """Add one baseline to index.yaml, appending text so the file's comments survive."""
+    path = Path(path)
+    existing = path.read_text(encoding="utf-8") if path.exists() else "baselines:\n"
+    if not re.search(r"^baselines\s*:", existing, re.MULTILINE):
+        existing += "baselines:\n"
+    if re.search(r"^baselines\s*:\s*\[\s*\]\s*$", existing, re.MULTILINE):
+        existing = re.sub(r"^baselines\s*:\s*\[\s*\]\s*$", "baselines:", existing, flags=re.M)
+    lines = []
+    for number, (key, value) in enumerate(entry.items()):
+        lead = "  - " if number == 0 else "    "
+        lines.append(f"{lead}{key}: {_scalar(value) if value else 'null'}")
+    text = existing.rstrip("\n") + "\n\n" + "\n".join(lines) + "\n"
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
 
 
 # --- writing -----------------------------------------------------------------------------
@@ -395,6 +632,27 @@ def _weight(value: float) -> str:
     return f"{value:.2f}".rstrip("0").rstrip(".")
 
 
+def _width(text: str) -> int:
+    """Display width: Chinese characters take two columns."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def _flow_list(prefix: str, items: list[str], width: int = 100) -> list[str]:
+    """``prefix[a, b, ...]`` wrapped at ``width``; continuation lines indented past the key."""
+    indent = " " * (len(prefix) - len(prefix.lstrip()) + 2)
+    lines: list[str] = []
+    line = prefix + "["
+    for number, item in enumerate(items):
+        piece = item + ("," if number < len(items) - 1 else "]")
+        if _width(line) + 1 + _width(piece) > width and line != prefix + "[":
+            lines.append(line)
+            line = indent + piece
+        else:
+            line += ("" if line.endswith("[") else " ") + piece
+    lines.append(line if items else prefix + "[]")
+    return lines
+
+
 def dump_entity(entity: Entity) -> list[str]:
     lines = [
         f"  - name: {_scalar(entity.name)}",
@@ -403,13 +661,13 @@ def dump_entity(entity: Entity) -> list[str]:
     ]
     scripts = [s for s in entity.aliases if entity.aliases[s]]
     if scripts:
-        parts = [f"{s}: [{', '.join(_scalar(a) for a in entity.aliases[s])}]" for s in scripts]
-        lines.append("    aliases: {" + ", ".join(parts) + "}")
+        lines.append("    aliases:")
+        for script in scripts:
+            items = [_scalar(a) for a in entity.aliases[script]]
+            lines.extend(_flow_list(f"      {script}: ", items))
     if entity.passages:
-        items = ", ".join(
-            f"{{paragraph: {p.paragraph}, sentence: {p.sentence}}}" for p in entity.passages
-        )
-        lines.append(f"    passages: [{items}]")
+        items = [f"{{paragraph: {p.paragraph}, sentence: {p.sentence}}}" for p in entity.passages]
+        lines.extend(_flow_list("    passages: ", items))
     lines.append(f"    reviewed: {'true' if entity.reviewed else 'false'}")
     return lines
 
