@@ -68,3 +68,9 @@ class StorageError(MonitorError):
 
 class DeliveryError(MonitorError):
     hint = "the digest stays pending and is sent on the next run; check the smtp_* settings"
+
+
+class BusyError(MonitorError):
+    """Another process holds the lock this job needs (a backfill already running)."""
+
+    hint = "wait for the other run to finish; a killed run leaves no lock behind"
