@@ -365,6 +365,8 @@ async def _exchange(
                     body = b""
                     if 200 <= response.status_code < 300:
                         body = await _read_body(response, answer_headers, settings)
+                    else:
+                        await _drain(response)
                     return _Answer(str(url), response.status_code, answer_headers, body)
         except httpx.TimeoutException as exc:
             raise FetchError(f"timed out after {settings.http_timeout:g}s: {url}") from exc
@@ -468,6 +470,16 @@ async def _read_body(
     except (zlib.error, _brotli_error()) as exc:
         raise FetchError(f"cannot decompress the body of {response.url}: {exc}") from exc
     return b"".join(parts)
+
+
+async def _drain(response: httpx.Response, limit: int = 65_536) -> None:
+    """Read and drop a small body (304, redirect, error page) so the connection can be
+    reused; a larger one is left unread and the connection closed."""
+    seen = 0
+    async for raw in response.aiter_raw(16_384):
+        seen += len(raw)
+        if seen > limit:
+            break
 
 
 def _brotli_error() -> type[Exception]:
