@@ -90,6 +90,23 @@ def test_304_without_validators_keeps_the_ones_sent(http_server, settings) -> No
     assert fetched.headers["last-modified"] == "Sun, 01 Mar 2026 10:00:00 GMT"
 
 
+def test_connections_are_reused_after_304s(http_server, settings) -> None:
+    ports: list[int] = []
+
+    def not_modified(handler: BaseHTTPRequestHandler) -> None:
+        ports.append(handler.client_address[1])
+        handler.send_response(304)
+        handler.send_header("ETag", '"same"')
+        handler.send_header("Content-Length", "0")
+        handler.end_headers()
+
+    url = http_server.add("/cached", handler=not_modified)
+    one_lane = tuned(settings, per_host_concurrency=1)
+    results = fetch_all([FetchRequest(url, etag='"same"') for _ in range(5)], one_lane)
+    assert all(isinstance(r, Fetched) and r.status == 304 for r in results)
+    assert len(set(ports)) == 1
+
+
 def test_feed_body_is_left_undecoded(http_server, settings) -> None:
     body = (
         '<?xml version="1.0" encoding="gb2312"?><rss><channel><title>新闻</title></channel></rss>'
