@@ -4,6 +4,7 @@ benchmarks/floors.json (see benchmarks/match_quality.py to measure and re-pin)."
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 from pathlib import Path
 
@@ -41,3 +42,64 @@ def test_matcher_beats_the_keyword_alert(result: dict):
 
 def test_every_item_was_evaluated(result: dict):
     assert result["items"] == sum(1 for line in CORPUS.open(encoding="utf-8") if line.strip())
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("2026-01-30T02:38:39.000Z", "2026-01-30T02:38:39+00:00"),
+        ("2025-05-13T09:54:05-04:00", "2025-05-13T09:54:05-04:00"),
+        ("2026-07-23T03:41:51+08:00", "2026-07-23T03:41:51+08:00"),
+        ("Thu, 08 Jan 2026 11:31:00 GMT", "2026-01-08T11:31:00+00:00"),
+        ("2023-05-23", "2023-05-23T00:00:00+00:00"),
+        ("2025-09-27 12:38:54", "2025-09-27T12:38:54+00:00"),
+    ],
+)
+def test_published_dates_in_every_source_format_are_read(raw: str, expected: str):
+    parsed = evaluate.parse_date(raw)
+    assert parsed is not None
+    assert parsed.isoformat() == expected
+
+
+@pytest.mark.parametrize("raw", ["", "soon", None])
+def test_unreadable_date_leaves_the_item_undated(raw):
+    assert evaluate.parse_date(raw) is None
+
+
+def test_item_and_pair_scores_count_baselines_separately():
+    gold = [frozenset({"a", "b"}), frozenset(), frozenset({"a"}), frozenset()]
+    guess = [["a"], ["b"], [], []]
+    result = evaluate.scores(gold, guess)
+    # items: one hit, one false alarm, one miss
+    assert (result["precision"], result["recall"]) == (0.5, 0.5)
+    # pairs: a/a right; b missed, b false, a missed
+    assert result["pair_precision"] == 0.5
+    assert result["pair_recall"] == pytest.approx(1 / 3, abs=1e-4)
+
+
+def test_result_has_the_keys_the_json_report_promises(result: dict):
+    keys = {"items", "precision", "recall", "f1", "pair_precision", "pair_recall", "pair_f1"}
+    assert keys <= set(result)
+    assert keys <= set(result["keyword_floor"])
+
+
+def _benchmark_module():
+    spec = importlib.util.spec_from_file_location(
+        "match_quality", ROOT / "benchmarks" / "match_quality.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_pinning_refuses_to_lower_a_floor_without_permission(tmp_path, monkeypatch):
+    bench = _benchmark_module()
+    monkeypatch.setattr(bench, "FLOORS", tmp_path / "floors.json")
+    pinned = {"corpus_sha256": "x", "floors": {"f1": 0.8, "precision": 0.9}}
+    worse = {key: 0.5 for key in bench.GUARDED}
+    assert bench.update(worse, pinned, "x", allow=False) == 1
+    assert not (tmp_path / "floors.json").exists()
+    assert bench.update(worse, pinned, "x", allow=True) == 0
+    assert json.loads((tmp_path / "floors.json").read_text())["floors"]["f1"] == 0.5
