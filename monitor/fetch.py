@@ -9,7 +9,9 @@ Each request is:
 - refused unless it is http(s), or a local file for a trusted request (a feed the user
   configured); links and every redirect hop come from strangers, so they are untrusted;
 - refused when an untrusted host resolves to a loopback, private, link-local, reserved or
-  multicast address, unless ``allow_private_addresses`` is set;
+  multicast address, unless ``allow_private_addresses`` is set (a configured feed may live on
+  the local network: that is the user's choice); plain-http names are then connected at the
+  address that was checked, so a second DNS answer cannot redirect the connection;
 - sent with the validators (If-None-Match, If-Modified-Since) and a clear User-Agent;
 - redirected by hand, so each hop is checked, loops fail and permanent moves are recorded;
 - bounded in time (``http_timeout`` per read, and the same as a deadline for a whole
@@ -62,7 +64,7 @@ ACCEPT = (
     "application/rss+xml, application/atom+xml, application/feed+json, application/xml;q=0.9,"
     " text/xml;q=0.9, text/html;q=0.8, */*;q=0.5"
 )
-HIT_THE_LIMIT_HINT = "the page is larger than max_body_bytes; raise it if the source is trusted"
+HIT_THE_LIMIT_HINT = "the body is larger than max_body_bytes; raise it if the source is trusted"
 PRIVATE_HINT = "set allow_private_addresses = true to fetch links to local networks"
 # Media types whose bodies are decoded to text here; feeds are left to the feed parser,
 # which knows the XML rules for encodings.
@@ -500,9 +502,11 @@ def _read_file(request: FetchRequest, settings: Settings) -> Fetched:
                 f"{path} has {stat.st_size:,} bytes, over the {settings.max_body_bytes:,} limit"
             )
         modified = email.utils.formatdate(stat.st_mtime, usegmt=True)
-        content_type = _file_type(path)
-        headers = {"last-modified": modified, "content-type": content_type}
-        if request.last_modified == modified:
+        # The ETag sees changes within the same second, which Last-Modified cannot.
+        etag = f'"{stat.st_mtime_ns:x}-{stat.st_size:x}"'
+        headers = {"last-modified": modified, "etag": etag, "content-type": _file_type(path)}
+        unchanged = request.etag == etag if request.etag else request.last_modified == modified
+        if unchanged:
             return Fetched(request.url, 304, headers, b"")
         with path.open("rb") as handle:
             body = handle.read(settings.max_body_bytes + 1)

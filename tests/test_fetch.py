@@ -524,6 +524,25 @@ def test_trusted_local_file_is_read_and_revalidated(tmp_path, settings) -> None:
         assert again.body == b""
 
 
+def test_local_file_changed_within_the_same_second_is_not_304(tmp_path, settings) -> None:
+    feed = tmp_path / "feed.xml"
+    feed.write_bytes(b"<rss>one</rss>")
+    os.utime(feed, ns=(1_700_000_000_100_000_000, 1_700_000_000_100_000_000))
+    first = fetch(str(feed), settings, trusted=True)
+    feed.write_bytes(b"<rss>two!</rss>")
+    os.utime(feed, ns=(1_700_000_000_900_000_000, 1_700_000_000_900_000_000))
+    second = fetch(
+        str(feed),
+        settings,
+        trusted=True,
+        etag=first.headers["etag"],
+        last_modified=first.headers["last-modified"],
+    )
+    assert first.headers["last-modified"] == second.headers["last-modified"]
+    assert second.status == 200
+    assert second.body == b"<rss>two!</rss>"
+
+
 def test_local_file_over_the_limit_is_refused(tmp_path, settings) -> None:
     feed = tmp_path / "big.xml"
     feed.write_bytes(b"x" * 5000)
