@@ -65,7 +65,7 @@ def update(result: dict[str, Any], pinned: dict[str, Any], corpus_sha: str, allo
         "floors": {key: result[key] for key in GUARDED},
     }
     FLOORS.write_text(json.dumps(pinned, indent=2) + "\n", encoding="utf-8")
-    print(f"pinned floors in {FLOORS.relative_to(ROOT)}")
+    print(f"pinned floors in {FLOORS}")
     return 0
 
 
