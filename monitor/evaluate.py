@@ -27,8 +27,7 @@ from monitor.models import Article, Watchlist
 METRIC_KEYS = ("precision", "recall", "f1", "pair_precision", "pair_recall", "pair_f1")
 
 
-class EvalFileError(MonitorError):
-    hint = "each line must be a JSON object with title, text, published and labels"
+EVAL_FILE_HINT = "each line must be a JSON object with title, text, published and labels"
 
 
 @dataclass(frozen=True)
@@ -82,16 +81,17 @@ def load_items(path: str | Path) -> list[Item]:
     try:
         lines = Path(path).read_text(encoding="utf-8").splitlines()
     except OSError as exc:
-        raise EvalFileError(f"{path}: cannot read: {exc.strerror}") from exc
+        raise MonitorError(f"{path}: cannot read: {exc.strerror}", hint=EVAL_FILE_HINT) from exc
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:
             record = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise EvalFileError(f"{path}:{number}: not JSON: {exc.msg}") from exc
+            message = f"{path}:{number}: not JSON: {exc.msg}"
+            raise MonitorError(message, hint=EVAL_FILE_HINT) from exc
         if not isinstance(record, dict):
-            raise EvalFileError(f"{path}:{number}: not a JSON object")
+            raise MonitorError(f"{path}:{number}: not a JSON object", hint=EVAL_FILE_HINT)
         items.append(item_from(record))
     return items
 
