@@ -7,9 +7,11 @@ article costs one pass over its folded text whatever the number of aliases.
 Scoring, per baseline:
 - every entity found contributes ``weight x zone``: the title counts most, then the lead,
   then the rest of the text, with a small bonus for repetition;
-- an entity only counts when the article is about one of the baseline's threads: at least
-  one thread term (an entity of type concept or policy) must be present, and at least two
-  distinct entities, so a passing mention of a name does not match;
+- an entity only counts when the article is about one of the baseline's threads: a thread
+  term (an entity of type concept or policy) must be present, one "anchor" (an entity central
+  to the baseline, of a type that can carry a story) and at least two entities that are more
+  than context, or else a central thread term in the title; so a passing mention of a name,
+  or a name next to "China", does not match;
 - the sum is normalised by the baseline's own strongest weights, so a watchlist with many
   heavy entities needs as much evidence, relatively, as a sparse one;
 - an article published before the baseline does not follow it up.
@@ -52,8 +54,6 @@ MIN_ENTITIES = 2
 CONTEXT_WEIGHT = 0.3
 # A thread term this central, in the title, is a topic on its own ("Rare earths ...").
 TITLE_ANCHOR_WEIGHT = 0.8
-# A thread term in the title says what the article is about; a name there may be in passing.
-TITLE_THREAD_FACTOR = 1.0
 # The normaliser is the sum of this many of the baseline's highest weights, scaled so that
 # a score of 0.5 (the default threshold) needs 60% of that evidence.
 NORM_TOP = 3
@@ -188,10 +188,7 @@ def _local_date(published: dt.datetime | None) -> dt.date | None:
 
 def _contribution(entity: Entity, hit: _Hit) -> float:
     repeat = REPEAT_BONUS * min(hit.count - 1, 2)
-    zone = ZONE_FACTOR[hit.zone]
-    if hit.zone == TITLE and entity.type in THREAD_TYPES:
-        zone *= TITLE_THREAD_FACTOR
-    return entity.weight * (zone + repeat)
+    return entity.weight * (ZONE_FACTOR[hit.zone] + repeat)
 
 
 def _is_topic(entities: Sequence[Entity], hits: dict[int, _Hit]) -> bool:
