@@ -307,10 +307,19 @@ def test_gigantic_body_without_length_is_cut_off(http_server, settings) -> None:
     assert "limit" in str(error)
 
 
-def test_gzip_bomb_is_refused_without_eating_memory(http_server, settings) -> None:
-    bomb = gzip.compress(b"\0" * 50_000_000, compresslevel=9)  # ~50 KB on the wire
+ZEROS = b"\0" * 50_000_000
+BOMBS = {  # 50 MB of zeros: ~50 KB on the wire for gzip and deflate, 77 bytes for brotli
+    "gzip": lambda: gzip.compress(ZEROS, compresslevel=9),
+    "deflate": lambda: zlib.compress(ZEROS, 9),
+    "br": lambda: brotli.compress(ZEROS, quality=5),
+}
+
+
+@pytest.mark.parametrize("encoding", list(BOMBS))
+def test_compression_bomb_is_refused_without_eating_memory(http_server, settings, encoding) -> None:
+    bomb = BOMBS[encoding]()
     url = http_server.add(
-        "/bomb.xml", bomb, headers={"Content-Encoding": "gzip", "Content-Type": "text/xml"}
+        "/bomb.xml", bomb, headers={"Content-Encoding": encoding, "Content-Type": "text/xml"}
     )
     tracemalloc.start()
     try:
