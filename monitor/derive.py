@@ -123,8 +123,11 @@ def known_aliases(known: KnownName) -> dict[str, tuple[str, ...]]:
         out["en"] = english
     vocabulary = known.type in VOCABULARY_TYPES
     for script in CHINESE_SCRIPTS:
+        curated = known.aliases.get(script, ())
+        # A name written out in this script is taken as is: opencc misreads some names
+        # (昇騰 -> 升腾, "rising"). Words always get the converted forms too.
         converted = chinese_forms(chinese, script, vocabulary=vocabulary)
-        forms = _unique([*known.aliases.get(script, ()), *converted])
+        forms = _unique([*curated, *(converted if vocabulary or not curated else ())])
         if forms:
             out[script] = forms
     return out
@@ -216,10 +219,23 @@ class _KnownIndex:
 _NAME_TOKEN = (
     r"(?:[A-Z][A-Za-z0-9]*|[a-z]+[A-Z][A-Za-z0-9]*)(?:['’][A-Za-z]+)?(?:[-.][A-Za-z0-9]+)*"
 )
+_NAME_TAIL = r"(?:[A-Z]\.|\d[\d.]*[A-Za-z]*|" + _NAME_TOKEN + ")"  # J. / 232 / 3.1 / Trump
 _LATIN_NAME = re.compile(
     rf"(?<![A-Za-z0-9]){_NAME_TOKEN}"
-    rf"(?:[ \t]+(?:(?:van|von|de|der|da|del|di|of|for|and|the|&)[ \t]+)*{_NAME_TOKEN})*"
+    rf"(?:[ \t]+(?:(?:van|von|de|der|da|del|di|of|for|the|&)[ \t]+)*{_NAME_TAIL})*"
     r"(?![A-Za-z0-9])"
+)
+_POLICY_WORDS = frozenset(
+    "act law rule rules plan initiative policy program programme order section".split()
+)
+_COMPANY_WORDS = frozenset(
+    "inc corp corporation group company co technologies technology labs securities research "
+    "systems holdings ai capital ventures partners".split()
+)
+_BODY_WORDS = frozenset(
+    "department ministry office agency bureau commission council committee university "
+    "institute secretary representative administration congress senate court parliament "
+    "lab laboratory foundation endowment center centre".split()
 )
 _DOT_NAME = re.compile(rf"[{_CJK}]{{1,6}}[·・•‧][{_CJK}]{{1,6}}(?:[·・•‧][{_CJK}]{{1,6}})?")
 _BOOK_TITLE = re.compile(r"《([^《》]{2,20})》")
@@ -228,10 +244,17 @@ _QUOTED_PLAN = re.compile(
     r"(?:计划|計劃|計畫|规划|規劃|规则|規則|法案|战略|戰略|倡议|倡議|行动|行動|清单|清單|条例|條例|任务|任務))"
     r"\s*[”\"」』]"
 )
-# Characters that come before a transliterated name but are not part of it (研究员斯科特·辛格).
-_BEFORE_NAME = re.compile(r".*[长長家员員授者人师師官席裁任主的和与與及是在说說称稱]")
-# ... and after it (古普塔說, 西格爾告訴).
-_AFTER_NAME = re.compile(r"(?:说|說|表示|告诉|告訴|指出|认为|認為|称|稱|在|的|和|等|曾|也|则|則).*")
+# Characters used to write foreign names in Chinese (斯科特·辛格, 約翰·史密斯). A name before or
+# after the "·" is the run of these next to it; 研究员 before it or 表示 after it are not.
+_TRANSLITERATION = frozenset(
+    "阿埃艾爱愛安昂奥奧巴拔柏班邦保鲍鮑贝貝本比彼毕畢宾賓波伯博布查达達戴丹道德登邓鄧迪蒂丁东東"
+    "杜多厄恩尔爾法凡菲费費芬丰豐弗福盖蓋甘冈岡高戈格根古瓜哈海汉漢豪赫亨洪华華惠霍基吉加贾賈"
+    "杰傑捷金津卡凯凱坎康柯科克肯库庫夸奎昆拉莱萊兰蘭朗劳勞勒雷蕾黎里裡裏理丽麗利莉廉列林琳"
+    "隆卢盧鲁魯路伦倫罗羅洛马馬玛瑪迈邁麦麥曼梅蒙米密明莫默姆穆纳納娜奈南内內尼妮诺諾欧歐帕"
+    "潘佩彭皮普齐齊奇乔喬琼瓊丘萨薩塞桑瑟森沙莎尚舍史斯松苏蘇索塔泰坦汤湯唐特提汀图圖托瓦万"
+    "萬旺威韦韋维維温溫沃乌烏伍武西希锡錫夏谢謝辛休亚亞扬揚伊依因英尤约約詹珍朱兹茲卓佐琪娅"
+    "婭嘉夫翰瑞茨琴黛杭罕荷胡怀懷蕊若赛賽圣聖施舒泽澤"
+)
 _LATIN_STOP = frozenset(
     """a an the this that these those there their they we i you he she it its in on at of to for
     from by with as and or but if when while after before however although though because so
@@ -240,12 +263,13 @@ _LATIN_STOP = frozenset(
     june july august september october november december today yesterday tomorrow last next
     new one two three first second some many most more much every each all any other such
     what which who whom whose where why how here according said says chapter figure table
-    source sources note notes read more share update updated""".split()
+    source sources note notes read more share update updated throughout day days week year
+    during since until within without about across among""".split()
 )
 
 
 def _clean_latin(candidate: str) -> str:
-    words = candidate.split()
+    words = [re.sub(r"['’]s$", "", w) for w in candidate.split()]
     while words and words[0].casefold().strip("'’") in _LATIN_STOP:
         words.pop(0)
     while words and words[-1].casefold() in _LATIN_STOP:
@@ -256,10 +280,30 @@ def _clean_latin(candidate: str) -> str:
 
 
 def _clean_dot_name(candidate: str) -> str:
-    before, _, after = candidate.partition("·") if "·" in candidate else (candidate, "", "")
-    before = _BEFORE_NAME.sub("", before) if len(before) > 2 else before
-    after = _AFTER_NAME.sub("", after)
+    before, _, after = candidate.partition("·")
+    start = len(before)
+    while start > 0 and before[start - 1] in _TRANSLITERATION and len(before) - start < 4:
+        start -= 1
+    end = 0
+    while end < len(after) and after[end] in _TRANSLITERATION and end < 5:
+        end += 1
+    before, after = before[start:], after[:end]
     return f"{before}·{after}" if before and after else ""
+
+
+def _latin_type(words: Sequence[str]) -> str:
+    last = words[-1].casefold().strip(".")
+    if last in _POLICY_WORDS or words[0].casefold() in _POLICY_WORDS:
+        return "policy"
+    if last in _COMPANY_WORDS:
+        return "company"
+    if any(w.casefold() in _BODY_WORDS for w in words):
+        return "body"
+    if len(words) == 1 and any(c.isdigit() for c in words[0]):
+        return "product"
+    if 2 <= len(words) <= 3 and all(w[0].isupper() and not w.isupper() for w in words):
+        return "person"
+    return "concept"
 
 
 def _unknown_candidates(sentence: str) -> list[tuple[str, str]]:
@@ -267,10 +311,10 @@ def _unknown_candidates(sentence: str) -> list[tuple[str, str]]:
     found: list[tuple[str, str]] = []
     for match in _LATIN_NAME.finditer(sentence):
         name = _clean_latin(match.group(0))
-        if len(name) >= 3 and not name.isdigit():
-            words = name.split()
-            kind = "person" if 2 <= len(words) <= 3 and all(w[0].isupper() for w in words) else ""
-            found.append((name, kind or "concept"))
+        words = name.split()
+        if len(name) < 3 or not words or (len(words) > 2 and name.isupper()):
+            continue  # too short, or a heading in capitals
+        found.append((name, _latin_type(words)))
     normalized = re.sub("[・•‧]", "·", sentence)
     for match in _DOT_NAME.finditer(normalized):
         name = _clean_dot_name(match.group(0))
@@ -294,6 +338,8 @@ def derive(baseline: Baseline, text: str, data: AliasData) -> Watchlist:
     language = baseline.language or detect_language(text)
     found: dict[str, _Found] = {}
     parent_credit: dict[str, int] = {}
+    # A capitalised word that also appears in lower case is an ordinary word (Today, Proclamation).
+    common_words = set(re.findall(r"(?<![A-Za-z])[a-z]+(?![A-Za-z])", text))
     lead_paragraphs = _lead_paragraphs(paragraphs)
     headings = {n for n, p in enumerate(paragraphs, 1) if _is_heading(p)}
     title = fold(baseline.title)
@@ -314,9 +360,12 @@ def derive(baseline: Baseline, text: str, data: AliasData) -> Watchlist:
                 _count(entry, number, sentence_number, lead)
                 for parent in parents:
                     parent_credit[parent.name] = parent_credit.get(parent.name, 0) + 1
-            for surface, kind in _unknown_candidates(sentence):
+            for candidate, kind in _unknown_candidates(sentence):
+                surface = _residue(candidate, [*matched, *ignore])
                 key = fold(surface)
-                if _is_covered(key, matched, index.forms, ignore):
+                if surface != candidate:
+                    kind = "product"  # what is left of "AMD MI325X" once AMD is known
+                if _is_covered(key, matched, index.forms, ignore) or key in common_words:
                     continue
                 entry = found.get(key)
                 if entry is None:
@@ -357,6 +406,23 @@ def _is_heading(paragraph: str) -> bool:
     return 0 < len(paragraph) <= HEADING_MAX_CHARS and not paragraph.endswith(
         ("。", ".", "”", "」")
     )
+
+
+def _residue(candidate: str, matched: Sequence[str]) -> str:
+    """A candidate that contains a known name: the model-number-like word left over (MI325X in
+    "AMD MI325X"), else nothing. A candidate without a known name comes back unchanged."""
+    key = fold(candidate)
+    inside = [m for m in matched if m in key and m != key]
+    if not inside:
+        return candidate
+    rest = key
+    for known in inside:
+        rest = rest.replace(known, " ")
+    left = set(rest.split())
+    for word in candidate.split():
+        if fold(word) in left and re.search(r"\d", word) and re.search(r"[A-Za-z]", word):
+            return word
+    return ""
 
 
 def _is_covered(
@@ -528,7 +594,7 @@ def text_from_html(html: str | bytes, url: str | None = None) -> tuple[str, str]
         return "", ""
     title = getattr(document, "title", None) or ""
     text = getattr(document, "text", None) or ""
-    return str(title).strip(), "\n".join(split_paragraphs(text)).replace("\n\n", "\n")
+    return str(title).strip(), "\n".join(p for p in split_paragraphs(text) if p)
 
 
 _MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
@@ -536,22 +602,44 @@ _MD_MARK = re.compile(r"(\*\*|__|\*|_|`)")
 
 
 def text_from_markdown(markdown: str) -> tuple[str, str]:
-    """(first heading, plain text with one paragraph per line) of a Markdown document."""
+    """(title, plain text with one paragraph per line) of a Markdown document. The title is the
+    front matter's ``title:`` or the first heading; each list item is a paragraph."""
+    markdown = markdown.replace("\r\n", "\n").lstrip("\ufeff")
     title = ""
+    front = _FRONT_MATTER.match(markdown)
+    if front:
+        markdown = markdown[front.end() :]
+        title = _front_matter_title(front.group(1))
     blocks: list[str] = []
     for block in re.split(r"\n\s*\n", markdown):
-        lines = [line.strip() for line in block.strip().splitlines() if line.strip()]
-        if not lines:
-            continue
-        if lines[0].startswith("#"):
-            heading = lines[0].lstrip("#").strip()
-            title = title or heading
-            blocks.append(heading)
-            lines = lines[1:]
-        if lines:
-            blocks.append(_join_lines(lines))
+        for item in _MD_ITEM.split(block.strip()):
+            lines = [line.strip() for line in item.splitlines() if line.strip()]
+            if not lines:
+                continue
+            if lines[0].startswith("#"):
+                heading = lines[0].lstrip("#").strip()
+                title = title or heading
+                blocks.append(heading)
+                lines = lines[1:]
+            if lines:
+                blocks.append(_join_lines(lines))
     text = "\n".join(_MD_MARK.sub("", _MD_LINK.sub(r"\1", b)) for b in blocks)
-    return title, text
+    return _MD_MARK.sub("", title), text
+
+
+_FRONT_MATTER = re.compile(r"^---\n(.*?)\n---[ \t]*\n", re.DOTALL)
+_MD_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+", re.MULTILINE)
+
+
+def _front_matter_title(front: str) -> str:
+    import yaml
+
+    try:
+        data = yaml.safe_load(front)
+    except yaml.YAMLError:
+        return ""
+    title = data.get("title") if isinstance(data, dict) else None
+    return str(title).strip() if title else ""
 
 
 def text_from_plain(text: str) -> tuple[str, str]:
