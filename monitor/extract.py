@@ -18,8 +18,11 @@ import logging
 from typing import Any
 
 import opencc
+from htmldate import find_date
 from trafilatura import bare_extraction
+from trafilatura import metadata as trafilatura_metadata
 from trafilatura.settings import Extractor as TrafilaturaOptions
+from trafilatura.utils import load_html
 
 from monitor.config import Settings
 from monitor.errors import ExtractError
@@ -34,18 +37,23 @@ logging.getLogger("trafilatura").setLevel(logging.ERROR)
 
 
 class Extractor:
-    """trafilatura with our options, built once."""
+    """trafilatura with our options, built once.
+
+    Metadata is read with trafilatura's cheap parts only (meta tags, JSON-LD, the title
+    element, htmldate without its extensive search, and only when the date is wanted): its
+    full metadata pass (author heuristics over the whole page, extensive date search) costs
+    more than the text extraction itself, and the feed entry usually has title and date."""
 
     def __init__(self, settings: Settings | None = None) -> None:
         self.options = TrafilaturaOptions(
             output_format="python",
-            with_metadata=True,
+            with_metadata=False,
             comments=False,
             tables=True,
             dedup=False,
         )
 
-    def extract(self, fetched: Fetched) -> Article:
+    def extract(self, fetched: Fetched, *, want_date: bool = True) -> Article:
         """The article in a fetched page. Raises ExtractError(reason)."""
         content_type = fetched.headers.get("content-type", "").lower()
         if content_type and not content_type.startswith(HTML_TYPES):
@@ -53,13 +61,20 @@ class Extractor:
         markup: str | bytes = fetched.text if fetched.text is not None else fetched.body
         if not markup or not _looks_like_html(markup):
             raise ExtractError("not HTML")
-        return self.extract_html(markup, fetched.url)
+        return self.extract_html(markup, fetched.url, want_date=want_date)
 
-    def extract_html(self, markup: str | bytes, url: str) -> Article:
+    def extract_html(self, markup: str | bytes, url: str, *, want_date: bool = True) -> Article:
+        try:
+            tree = load_html(markup)
+        except Exception as exc:  # lxml raises many types on hostile markup
+            raise ExtractError(f"not HTML: {type(exc).__name__}") from exc
+        if tree is None:
+            raise ExtractError("not HTML")
+        title, author, published, declared = _metadata(tree, url, want_date)
         options = copy.copy(self.options)
         options.url = url
         try:
-            document: Any = bare_extraction(markup, options=options)
+            document: Any = bare_extraction(tree, options=options)
         except Exception as exc:  # lxml and trafilatura raise many types on hostile markup
             raise ExtractError(f"extraction failed: {type(exc).__name__}") from exc
         if document is None:
@@ -71,12 +86,31 @@ class Extractor:
             raise ExtractError(f"too short ({len(text)} characters)")
         return Article(
             url=url,
-            title=str(document.title or "").strip(),
+            title=title,
             text=text,
-            language=detect_language(text, str(document.language or "")),
-            published=_date(document.date),
-            author=str(document.author or "").strip(),
+            language=detect_language(text, declared),
+            published=published,
+            author=author,
         )
+
+
+def _metadata(tree: Any, url: str, want_date: bool) -> tuple[str, str, dt.datetime | None, str]:
+    """(title, author, date, declared language) from the page's markup; read before
+    extraction, which prunes the tree."""
+    try:
+        found = trafilatura_metadata.examine_meta(tree)
+        found = trafilatura_metadata.extract_meta_json(tree, found)
+        title = found.title or trafilatura_metadata.extract_title(tree) or ""
+        author = found.author or ""
+        date = (
+            find_date(tree, url=url, extensive_search=False, original_date=True)
+            if want_date
+            else None
+        )
+    except Exception:  # metadata is a bonus; a page without it still has its text
+        title, author, date = "", "", None
+    declared = str(tree.get("lang") or tree.get("xml:lang") or "")
+    return str(title).strip(), str(author).strip(), _date(date), declared
 
 
 def _looks_like_html(markup: str | bytes) -> bool:
