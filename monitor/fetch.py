@@ -240,7 +240,7 @@ async def _fetch(
     url = _parse_url(request.url)
     pin = None if request.trusted else await _check_target(url, settings)
 
-    seen = {str(url)}
+    seen = {str(url): 1}
     hops: list[int] = []
     while True:
         answer = await _exchange_with_retries(client, gate, url, pin, request, settings, retry_base)
@@ -273,7 +273,7 @@ def _keep_validators(headers: dict[str, str], request: FetchRequest) -> dict[str
 
 
 def _next_hop(
-    url: httpx.URL, answer: _Answer, hops_so_far: int, seen: set[str], settings: Settings
+    url: httpx.URL, answer: _Answer, hops_so_far: int, seen: dict[str, int], settings: Settings
 ) -> httpx.URL:
     location = answer.headers.get("location", "").strip()
     if not location:
@@ -287,9 +287,11 @@ def _next_hop(
     except (httpx.InvalidURL, UnicodeError) as exc:
         raise FetchError(f"bad redirect Location {location!r} from {url}") from exc
     target = _parse_url(joined)  # refuses other schemes, bad hosts and ports
-    if str(target) in seen:
+    # A page that sets a cookie and redirects to itself is a cookie wall, not yet a loop.
+    visits = seen.get(str(target), 0)
+    if visits >= (2 if "set-cookie" in answer.headers else 1):
         raise FetchError(f"redirect loop: {url} leads back to {target}")
-    seen.add(str(target))
+    seen[str(target)] = visits + 1
     return target
 
 

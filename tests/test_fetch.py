@@ -247,6 +247,32 @@ def test_redirect_loop_fails(http_server, settings) -> None:
     assert len(http_server.requests_for("/loop-a")) == 1
 
 
+def test_cookie_wall_redirecting_to_itself_is_followed(http_server, settings) -> None:
+    def wall(handler: BaseHTTPRequestHandler) -> None:
+        if "seen=1" in handler.headers.get("Cookie", ""):
+            handler.send_response(200)
+            handler.send_header("Content-Length", "7")
+            handler.end_headers()
+            handler.wfile.write(b"article")
+            return
+        handler.send_response(302)
+        handler.send_header("Set-Cookie", "seen=1; Path=/")
+        handler.send_header("Location", "/wall")
+        handler.send_header("Content-Length", "0")
+        handler.end_headers()
+
+    url = http_server.add("/wall", handler=wall)
+    assert fetch(url, settings).body == b"article"
+    assert len(http_server.requests_for("/wall")) == 2
+
+
+def test_cookie_wall_that_never_lets_in_is_a_loop(http_server, settings) -> None:
+    headers = {"Set-Cookie": "try=again; Path=/", "Location": "/tease"}
+    http_server.add("/tease", status=302, headers=headers)
+    assert "redirect loop" in str(fails(http_server.url("/tease"), settings))
+    assert len(http_server.requests_for("/tease")) == 2
+
+
 def test_too_many_redirects_fail(http_server, settings) -> None:
     for n in range(8):
         http_server.add(f"/hop{n}", status=307, headers={"Location": f"/hop{n + 1}"})
@@ -369,6 +395,17 @@ def test_per_host_delay_is_respected(http_server, settings) -> None:
     gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
     assert len(gaps) == 2
     assert min(gaps) >= 0.25
+
+
+def test_per_host_delay_holds_across_calls(http_server, settings) -> None:
+    # A poll fetches the feed, then its article pages from the same host in another call.
+    polite = tuned(settings, per_host_delay=0.3)
+    fetch(http_server.add("/feed-first", b"<rss/>"), polite)
+    fetch(http_server.add("/page-next", b"<html></html>"), polite)
+    gap = (
+        http_server.requests_for("/page-next")[0].at - http_server.requests_for("/feed-first")[0].at
+    )
+    assert gap >= 0.25
 
 
 def test_per_host_limit_holds_while_two_hosts_proceed_together(http_server, settings) -> None:
