@@ -91,8 +91,8 @@ def has_chinese(text: str) -> bool:
 
 def chinese_forms(names: Iterable[str], script: str, *, vocabulary: bool = False) -> list[str]:
     """Each name in ``script``; with ``vocabulary`` also the regional wording opencc knows
-    (晶片 / 芯片, 資料 / 数据). Only for words: on proper names its phrase tables misfire
-    (昇騰 becomes 升腾, "rising"), so regional forms of names are curated instead."""
+    (晶片 / 芯片, 資料 / 数据). That is for words only: a company called 数据公司 is not
+    資料公司 in Taiwan, so regional forms of names are curated instead."""
     if script == "zh-Hans":
         configs = ("t2s", "tw2sp") if vocabulary else ("t2s",)
     else:
@@ -123,11 +123,8 @@ def known_aliases(known: KnownName) -> dict[str, tuple[str, ...]]:
         out["en"] = english
     vocabulary = known.type in VOCABULARY_TYPES
     for script in CHINESE_SCRIPTS:
-        curated = known.aliases.get(script, ())
-        # A name written out in this script is taken as is: opencc misreads some names
-        # (昇騰 -> 升腾, "rising"). Words always get the converted forms too.
         converted = chinese_forms(chinese, script, vocabulary=vocabulary)
-        forms = _unique([*curated, *(converted if vocabulary or not curated else ())])
+        forms = _unique([*known.aliases.get(script, ()), *converted])
         if forms:
             out[script] = forms
     return out
