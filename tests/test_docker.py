@@ -1,0 +1,101 @@
+"""There is no Docker engine in the test environment, so these tests check what can be checked
+without one: the compose file's shape, that its settings load, and that the image's command
+is a real CLI command."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from monitor import config
+from monitor.cli import cli
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    data = yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
+    assert isinstance(data, dict)
+    return data
+
+
+def dockerfile_instructions() -> list[tuple[str, str]]:
+    text = (ROOT / "Dockerfile").read_text(encoding="utf-8").replace("\\\n", " ")
+    pairs = []
+    for line in text.splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            keyword, _, rest = line.partition(" ")
+            pairs.append((keyword.upper(), rest.strip()))
+    return pairs
+
+
+def test_compose_has_the_monitor_and_a_mail_catcher(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    assert set(services) >= {"monitor", "mailpit"}
+    assert services["mailpit"]["image"].startswith("axllent/mailpit")
+    assert services["monitor"]["build"] == "."
+
+
+def test_monitor_data_lives_in_a_named_volume(compose: dict[str, Any]) -> None:
+    mounts = compose["services"]["monitor"]["volumes"]
+    named = [m.split(":")[0] for m in mounts if not m.startswith((".", "/"))]
+    assert named, "the monitor's data should be in a named volume"
+    assert set(named) <= set(compose["volumes"])
+    env = compose["services"]["monitor"]["environment"]
+    assert any(m.endswith(":" + env["MONITOR_DATA_DIR"]) for m in mounts)
+
+
+def test_digests_go_to_the_mail_catcher_whose_web_ui_is_published(
+    compose: dict[str, Any],
+) -> None:
+    env = compose["services"]["monitor"]["environment"]
+    assert env["MONITOR_SMTP_HOST"] == "mailpit"
+    assert env["MONITOR_SMTP_PORT"] == "1025"  # Mailpit's SMTP port
+    published = [str(p) for p in compose["services"]["mailpit"]["ports"]]
+    assert any(p.endswith(":8025") for p in published)
+    # The SMTP port is for the compose network only.
+    assert not any(p.endswith(":1025") for p in published)
+
+
+def test_compose_environment_is_valid_settings(compose: dict[str, Any]) -> None:
+    env = compose["services"]["monitor"]["environment"]
+    # Compose substitutes ${NAME:-default}; do the same with the defaults.
+    resolved = {
+        key: re.sub(r"\$\{[A-Z_]+:-([^}]*)\}", r"\1", str(value)) for key, value in env.items()
+    }
+    names = {name for name, _, _ in config.setting_help()}
+    for key in resolved:
+        assert key.startswith(config.ENV_PREFIX)
+        assert key[len(config.ENV_PREFIX) :].lower() in names, key
+    settings = config.load(None, env=resolved)
+    assert settings.smtp_host == "mailpit"
+    assert settings.smtp_security == "none"
+    assert settings.mail_to
+
+
+def test_dockerfile_builds_from_python_slim_and_copies_real_paths() -> None:
+    instructions = dockerfile_instructions()
+    assert instructions[0] == ("FROM", "python:3.11-slim")
+    for keyword, rest in instructions:
+        if keyword == "COPY":
+            *sources, _target = rest.split()
+            for source in sources:
+                assert (ROOT / source).exists(), source
+
+
+def test_image_command_is_a_real_cli_command(compose: dict[str, Any]) -> None:
+    cmd = next(rest for keyword, rest in dockerfile_instructions() if keyword == "CMD")
+    argv = json.loads(cmd)
+    assert argv == compose["services"]["monitor"]["command"]
+    assert argv[0] == "monitor"
+    result = CliRunner().invoke(cli, [*argv[1:], "--help"], obj={})
+    assert result.exit_code == 0, result.output
+    assert "Example:" in result.output
