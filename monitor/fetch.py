@@ -708,9 +708,11 @@ def codec_for(label: str | None) -> str | None:
 def decode_page(body: bytes, content_type: str = "") -> tuple[str, str]:
     """Decode an HTML or text page: (text, codec used).
 
-    Order: a byte-order mark; then valid UTF-8 (declarations are often wrong, and bytes that
-    happen to be valid UTF-8 in another encoding are very rare); then the charset from the
-    Content-Type, then from <meta>, each only if it decodes without errors; then detection.
+    Order: a byte-order mark; then UTF-8 when the bytes are valid UTF-8, or nearly so
+    (declarations are often wrong, and text in another encoding is very rarely valid UTF-8);
+    then the charset from the Content-Type, then from <meta>, each only if it decodes without
+    errors and the detector finds the result plausible (Big5 bytes are valid GBK too); then
+    detection (charset_normalizer over the page's non-ASCII lines).
     """
     for bom, codec in _BOMS:
         if body.startswith(bom):
@@ -723,6 +725,8 @@ def decode_page(body: bytes, content_type: str = "") -> tuple[str, str]:
         # Pure ASCII is valid in every declared encoding worth naming; keep the declaration.
         codec = next((c for c in declared if c), "utf-8") if body.isascii() else "utf-8"
         return body.decode("utf-8"), codec
+    if _mostly_utf8(body):
+        return body.decode("utf-8", errors="replace"), "utf-8"
     implausible: tuple[str, str] | None = None
     for label in declared:
         if label and label not in {"utf-8", "utf-16", "utf-32"}:
@@ -735,7 +739,7 @@ def decode_page(body: bytes, content_type: str = "") -> tuple[str, str]:
             if _plausible(body, label):
                 return text, label
             implausible = implausible or (text, label)
-    best = charset_normalizer.from_bytes(body).best()
+    best = charset_normalizer.from_bytes(_sample(body)).best()
     if best is not None and best.encoding:
         codec = codec_for(best.encoding) or best.encoding
         return body.decode(codec, errors="replace"), codec
@@ -747,9 +751,42 @@ def decode_page(body: bytes, content_type: str = "") -> tuple[str, str]:
 
 def _plausible(body: bytes, codec: str) -> bool:
     try:
-        return charset_normalizer.from_bytes(body, cp_isolation=[codec]).best() is not None
+        sample = _sample(body)
+        return charset_normalizer.from_bytes(sample, cp_isolation=[codec]).best() is not None
     except (LookupError, ValueError):  # a codec the detector does not know: trust the label
         return True
+
+
+_HIGH_BYTE = re.compile(rb"[\x80-\xff]")
+
+
+def _sample(body: bytes, size: int = 16_384) -> bytes:
+    """The lines of a page that tell encodings apart: those with non-ASCII bytes. On a long
+    page the detector's few sampled chunks would otherwise land in ASCII markup, scripts and
+    styles, and call any single-byte encoding plausible."""
+    parts: list[bytes] = []
+    total = 0
+    for line in body.splitlines():
+        found = _HIGH_BYTE.search(line)
+        if found is None:
+            continue
+        # Only ASCII precedes the first high byte, so no character is cut here.
+        parts.append(line[max(0, found.start() - 80) :])
+        total += len(parts[-1]) + 1
+        if total >= size:
+            break
+    return _cut(b"\n".join(parts), size)
+
+
+def _cut(data: bytes, size: int) -> bytes:
+    """``data[:size]``, moved back to just after two ASCII bytes when it can be, so that the
+    cut does not fall inside a multi-byte character."""
+    if len(data) <= size:
+        return data
+    for end in range(size, max(2, size - 256), -1):
+        if data[end - 1] < 0x80 and data[end - 2] < 0x80:
+            return data[:end]
+    return data[:size]
 
 
 def _first(pattern: re.Pattern[str], text: str) -> str | None:
@@ -768,6 +805,15 @@ def _is_utf8(body: bytes) -> bool:
     except UnicodeDecodeError:
         return False
     return True
+
+
+def _mostly_utf8(body: bytes) -> bool:
+    """UTF-8 with a stray bad byte or two (a pasted Latin-1 comment, a truncated character).
+    Text in other encodings is rarely valid UTF-8 for more than a few characters at a time."""
+    text = body[:262_144].decode("utf-8", errors="replace")
+    bad = text.count("\ufffd")
+    non_ascii = len(text) - len(text.encode("ascii", errors="ignore")) - bad
+    return non_ascii >= 20 and bad <= non_ascii // 50
 
 
 def _is_page(content_type: str, body: bytes) -> bool:

@@ -637,6 +637,34 @@ def test_chinese_pages_are_decoded(
     assert fetched.encoding == encoding
 
 
+@pytest.mark.parametrize("content_type", ["text/html", "text/html; charset=gbk", ""])
+def test_latin1_page_is_not_taken_for_chinese(http_server, settings, content_type) -> None:
+    headers = {"Content-Type": content_type} if content_type else {}
+    body = (PAGES / "next2games-latin1.html").read_bytes()
+    fetched = fetch(http_server.add("/de.html", body, headers=headers), settings)
+    assert fetched.text is not None
+    assert "veröffentlichen" in fetched.text
+    assert fetched.encoding == "cp1252"
+
+
+def test_utf8_page_with_one_bad_byte_stays_utf8(http_server, settings) -> None:
+    body = (PAGES / "maescot-utf8-one-bad-byte.html").read_bytes()
+    headers = {"Content-Type": "text/html; charset=iso-8859-1"}
+    fetched = fetch(http_server.add("/maescot.html", body, headers=headers), settings)
+    assert fetched.text is not None
+    assert "Standardausführung" in fetched.text
+    assert fetched.encoding == "utf-8"
+
+
+def test_long_page_with_a_wrong_single_byte_charset_is_detected() -> None:
+    # Long pages are mostly ASCII markup; the check must look at the text, not at samples
+    # of markup that any single-byte encoding would pass.
+    body = (PAGES / "xinhua-gb2312.html").read_bytes() * 20
+    text, encoding = decode_page(body, "text/html; charset=iso-8859-1")
+    assert encoding == "gb18030"
+    assert XINHUA_TITLE in text
+
+
 def test_gbk_page_is_decoded(http_server, settings) -> None:
     body = (PAGES / "xinhua-gb2312.html").read_bytes()
     url = http_server.add("/gbk.html", body, headers={"Content-Type": "text/html; charset=GBK"})
