@@ -1,0 +1,410 @@
+"""Derivation: the shipped watchlists name what the baselines rest on, in three writings; weights
+put what an article is about first; user baselines from a file and a URL; re-derive keeps hand
+edits."""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from monitor import pipeline
+from monitor.config import Settings
+from monitor.derive import derive, fold
+from monitor.errors import WatchlistError
+from monitor.models import AliasData, Baseline, KnownName, Watchlist
+from monitor.watchlist import (
+    load_aliases,
+    load_baseline_index,
+    load_watchlist,
+    load_watchlists,
+    write_watchlist,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+WATCHLISTS = ROOT / "watchlists"
+DATA = Path(__file__).parent / "data" / "watchlist"
+
+# name -> (an English alias, a simplified alias, a traditional alias); None: no Chinese name.
+MUST_HAVE: dict[str, tuple[str, str | None, str | None]] = {
+    "Nvidia": ("Nvidia", "英伟达", "輝達"),
+    "AMD": ("AMD", "超威半导体", "超微半導體"),
+    "Intel": ("Intel", "英特尔", "英特爾"),
+    "TSMC": ("TSMC", "台积电", "台積電"),
+    "ASML": ("ASML", "阿斯麦", "艾司摩爾"),
+    "Huawei": ("Huawei", "华为", "華為"),
+    "HiSilicon": ("HiSilicon", "海思", "海思"),
+    "SMIC": ("SMIC", "中芯国际", "中芯國際"),
+    "Cambricon": ("Cambricon", "寒武纪", "寒武紀"),
+    "DeepSeek": ("DeepSeek", "深度求索", "深度求索"),
+    "Alibaba": ("Alibaba", "阿里巴巴", "阿里巴巴"),
+    "Qwen": ("Qwen", "通义千问", "通義千問"),
+    "Tencent": ("Tencent", "腾讯", "騰訊"),
+    "Hunyuan": ("Hunyuan", "混元", "混元"),
+    "Baidu": ("Baidu", "百度", "百度"),
+    "Zhipu": ("Zhipu", "智谱", "智譜"),
+    "Kuaishou": ("Kuaishou", "快手", "快手"),
+    "Kling": ("Kling", "可灵", "可靈"),
+    "OpenAI": ("OpenAI", None, None),
+    "Anthropic": ("Anthropic", None, None),
+    "Google": ("Google", "谷歌", "谷歌"),
+    "Meta": ("Meta", None, None),
+    "Llama": ("Llama", None, None),
+    "Microsoft": ("Microsoft", "微软", "微軟"),
+    "Amazon": ("Amazon", "亚马逊", "亞馬遜"),
+    "xAI": ("xAI", None, None),
+    "Palantir": ("Palantir", None, None),
+    "Anduril": ("Anduril", None, None),
+    "MP Materials": ("MP Materials", None, None),
+    "H20": ("H20", None, None),
+    "H800": ("H800", None, None),
+    "H100": ("H100", None, None),
+    "A100": ("A100", None, None),
+    "Ascend 910C": ("Ascend 910C", "昇腾910C", "昇騰910C"),
+    "export controls": ("export controls", "出口管制", "出口管制"),
+    "foreign direct product rule": (
+        "foreign direct product rule",
+        "外国直接产品规则",
+        "外國直接產品規則",
+    ),
+    "rare earths": ("rare earths", "稀土", "稀土"),
+    "EU AI Act": ("EU AI Act", "欧盟人工智能法案", "歐盟人工智慧法案"),
+    "Genesis Mission": ("Genesis Mission", "创世纪计划", "創世紀計劃"),
+    "AI Action Plan": ("AI Action Plan", "人工智能行动计划", "人工智慧行動計畫"),
+    "UAE": ("UAE", "阿联酋", "阿聯酋"),
+    "Saudi Arabia": ("Saudi Arabia", "沙特阿拉伯", "沙烏地阿拉伯"),
+    "Taiwan Strait": ("Taiwan Strait", "台湾海峡", "台灣海峽"),
+    "Jensen Huang": ("Jensen Huang", "黄仁勋", "黃仁勳"),
+    "Lennart Heim": ("Lennart Heim", "伦纳特·海姆", "倫納特·海姆"),
+    "Scott Singer": ("Scott Singer", "斯科特·辛格", "斯科特·辛格"),
+    "Jeffrey Ding": ("Jeffrey Ding", "杰弗里·丁", "傑弗里·丁"),
+    "Kai-Fu Lee": ("Kai-Fu Lee", "李开复", "李開復"),
+    "Paul Triolo": ("Paul Triolo", "保罗·特里奥洛", "保羅·特里奧洛"),
+    "Eric Schmidt": ("Eric Schmidt", "埃里克·施密特", "艾力克·施密特"),
+    "Gina Raimondo": ("Gina Raimondo", "吉娜·雷蒙多", "吉娜·雷蒙多"),
+    "Jake Sullivan": ("Jake Sullivan", "杰克·沙利文", "傑克·蘇利文"),
+}
+
+# What each default article is about (its top ten must come from here), and names it only
+# mentions in passing (never in its top ten).
+ABOUT = {
+    "goujon-real-stakes": {
+        "export controls", "middle powers", "US-China AI race", "Huawei", "semiconductors",
+        "compute", "data centres", "Nvidia", "AI chips", "Taiwan", "multipolar world",
+        "sanctions", "China", "United States", "SMIC", "HiSilicon", "sovereign AI",
+        "technology controls", "large language models", "United Arab Emirates", "Washington",
+        "Beijing", "Taiwan Strait", "advanced chips", "cloud computing", "open-source models",
+        "Meta", "Jensen Huang", "industrial policy", "AI regulation", "EU AI Act",
+    },
+    "schuman-ai-dominance": {
+        "Chinese Communist Party", "DeepSeek", "AGI", "Kai-Fu Lee", "open-source models",
+        "State Council", "US-China AI race", "venture capital", "semiconductors", "subsidies",
+        "AI chips", "Jeffrey Ding", "Paul Triolo", "Scott Singer", "China", "United States",
+        "Hangzhou", "Shanghai", "Shenzhen", "Chengdu", "Zhipu AI", "large language models",
+        "Kling", "Alibaba", "Nvidia", "data centres", "New Generation AI Development Plan",
+        "Beijing", "Washington", "Donald Trump", "export controls", "AI video generation",
+    },
+    "china-despite-chip-limits": {
+        "export controls", "semiconductors", "OpenAI", "compute", "advanced chips", "GPUs",
+        "Nvidia", "Tencent", "Lennart Heim", "open-source models", "China", "United States",
+        "DeepSeek", "DeepSeek-V3", "Hunyuan", "Alibaba", "ChatGPT", "TSMC", "ASML",
+        "Eric Schmidt", "Scott Singer", "Biden administration", "chip stockpiling",
+        "chip smuggling", "large language models", "Beijing", "AMD", "A100", "H20", "Huawei",
+        "Ritwik Gupta", "semiconductor supply chain", "US-China AI race",
+    },
+    "emerge-2025-story-of-year": {
+        "Nvidia", "rare earths", "DeepSeek", "OpenAI", "open-source models", "Pentagon",
+        "defense contracts", "export controls", "large language models", "Google",
+        "data centres", "semiconductors", "China", "United States", "Europe", "military AI",
+        "Anthropic", "Genesis Mission", "AI chips", "Donald Trump", "permanent magnets",
+        "United Arab Emirates", "Saudi Arabia", "Huawei", "AMD", "Jensen Huang", "MP Materials",
+        "Beijing", "Washington", "US-China AI race", "DeepSeek-R1", "Claude Opus 4.5",
+        "AI video generation", "Qwen", "Alibaba", "AI agents",
+    },
+    "decoupling-wastes-leverage": {
+        "export controls", "Biden administration", "advanced chips", "semiconductors",
+        "decoupling", "semiconductor supply chain", "chip self-sufficiency", "GPUs", "Japan",
+        "Netherlands", "semiconductor manufacturing equipment", "China", "United States",
+        "AI chips", "compute", "Huawei", "Jake Sullivan", "extraterritorial controls",
+        "industrial policy", "OpenAI", "ChatGPT", "data centres",
+    },
+}  # fmt: skip
+PASSING = {
+    "goujon-real-stakes": {
+        "Mario Draghi", "Vietnam", "Canada", "European Central Bank", "Reva Goujon",
+    },
+    "schuman-ai-dominance": {
+        "Greenkern", "George Washington University", "Silicon Valley", "Michael Schuman",
+    },
+    "china-despite-chip-limits": {
+        "Harvard Kennedy School", "UC Berkeley", "RAND Corporation", "GPT-2",
+    },
+    "emerge-2025-story-of-year": {
+        "Italy", "F-35", "Czech Republic", "Jeremy Siegel", "US Marine Corps",
+    },
+    "decoupling-wastes-leverage": {"Alphabet", "Microsoft", "Baidu", "SenseTime", "South Korea"},
+}  # fmt: skip
+
+
+def _aliases_of(watchlists: list[Watchlist], name: str) -> dict[str, set[str]] | None:
+    """The aliases, per writing, of every entity called ``name`` (or having it as an alias)
+    across the watchlists; None when no watchlist has it."""
+    wanted = fold(name)
+    found: dict[str, set[str]] | None = None
+    for watchlist in watchlists:
+        for entity in watchlist.entities:
+            if wanted == fold(entity.name) or wanted in {fold(a) for a in entity.all_aliases()}:
+                found = found if found is not None else {}
+                found.setdefault("en", set()).add(entity.name)
+                for script, names in entity.aliases.items():
+                    found.setdefault(script, set()).update(names)
+    return found
+
+
+def test_shipped_watchlists_name_every_must_have_in_three_writings() -> None:
+    watchlists = load_watchlists(WATCHLISTS)
+    assert {w.baseline.id for w in watchlists} >= set(ABOUT)
+    missing, wrong = [], []
+    for name, (english, simplified, traditional) in MUST_HAVE.items():
+        aliases = _aliases_of(watchlists, name)
+        if aliases is None:
+            missing.append(name)
+            continue
+        if english not in aliases.get("en", set()):
+            wrong.append(f"{name}: no English {english}")
+        if simplified and simplified not in aliases.get("zh-Hans", set()):
+            wrong.append(f"{name}: no simplified {simplified}")
+        if traditional and traditional not in aliases.get("zh-Hant", set()):
+            wrong.append(f"{name}: no traditional {traditional}")
+    assert not missing, f"not in any watchlist: {missing}"
+    assert not wrong
+
+
+def test_nvidia_carries_every_regional_name() -> None:
+    nvidia = _aliases_of(load_watchlists(WATCHLISTS), "Nvidia")
+    assert nvidia is not None
+    assert {"英伟达", "辉达"} <= nvidia["zh-Hans"]
+    assert {"英偉達", "輝達"} <= nvidia["zh-Hant"]
+
+
+@pytest.fixture(scope="module")
+def fresh() -> dict[str, Watchlist]:
+    """Each default baseline derived afresh from its text and the shipped alias data."""
+    aliases = load_aliases(WATCHLISTS / "aliases.yaml")
+    out = {}
+    for baseline in load_baseline_index(WATCHLISTS / "baselines" / "index.yaml"):
+        text = (WATCHLISTS / baseline.path).read_text(encoding="utf-8")
+        out[baseline.id] = derive(baseline, text, aliases)
+    return out
+
+
+@pytest.mark.parametrize("baseline_id", sorted(ABOUT))
+def test_top_ten_entities_are_what_the_article_is_about(
+    fresh: dict[str, Watchlist], baseline_id: str
+) -> None:
+    entities = sorted(fresh[baseline_id].entities, key=lambda e: -e.weight)
+    top = [e.name for e in entities[:10]]
+    assert set(top) <= ABOUT[baseline_id], f"passing mentions in the top ten: {top}"
+    tenth = entities[9].weight
+    for entity in entities:
+        if entity.name in PASSING[baseline_id]:
+            assert entity.weight < tenth, entity
+
+
+def test_every_entity_has_passages_inside_the_baseline(fresh: dict[str, Watchlist]) -> None:
+    for watchlist in fresh.values():
+        for entity in watchlist.entities:
+            assert entity.passages, entity.name
+            for passage in entity.passages:
+                assert watchlist.paragraphs[passage.paragraph - 1], (entity.name, passage)
+
+
+def test_passages_point_at_the_sentence_naming_the_entity(fresh: dict[str, Watchlist]) -> None:
+    from monitor.derive import split_sentences
+
+    goujon = fresh["goujon-real-stakes"]
+    smic = next(e for e in goujon.entities if e.name == "SMIC")
+    for passage in smic.passages:
+        sentence = split_sentences(goujon.paragraphs[passage.paragraph - 1])[passage.sentence - 1]
+        assert "中芯國際" in sentence
+
+
+def _simplified_baseline() -> Baseline:
+    return Baseline("t", "", "zh-Hans", None, "")
+
+
+def test_traditional_only_alias_finds_simplified_text() -> None:
+    data = AliasData(names=(KnownName("Nvidia", "company", {"zh-Hant": ("輝達",)}),))
+    watchlist = derive(_simplified_baseline(), "辉达公布了新的芯片。\n", data)
+    (nvidia,) = watchlist.entities
+    assert nvidia.passages[0].paragraph == 1
+    assert "辉达" in nvidia.aliases["zh-Hans"]  # opencc wrote the other script
+    assert fold("輝達") == fold("辉达")
+
+
+def test_simplified_only_alias_finds_traditional_text() -> None:
+    data = AliasData(names=(KnownName("SMIC", "company", {"zh-Hans": ("中芯国际",)}),))
+    baseline = Baseline("t", "", "zh-Hant", None, "")
+    watchlist = derive(baseline, "市場平靜。中芯國際宣布擴產。\n", data)
+    (smic,) = watchlist.entities
+    assert (smic.passages[0].paragraph, smic.passages[0].sentence) == (1, 2)
+    assert "中芯國際" in smic.aliases["zh-Hant"]
+
+
+def test_regional_vocabulary_is_added_to_concepts_but_not_to_names() -> None:
+    data = AliasData(
+        names=(
+            KnownName("AI chips", "concept", {"zh-Hans": ("人工智能芯片",)}),
+            KnownName("Example Data", "company", {"zh-Hans": ("数据公司",)}),
+        )
+    )
+    watchlist = derive(_simplified_baseline(), "人工智能芯片和数据公司。\n", data)
+    chips = next(e for e in watchlist.entities if e.name == "AI chips")
+    company = next(e for e in watchlist.entities if e.name == "Example Data")
+    assert "人工智慧晶片" in chips.aliases["zh-Hant"]  # Taiwan wording of the word
+    assert company.aliases["zh-Hant"] == ("數據公司",)  # the name only changes script
+
+
+def test_unknown_names_are_kept_in_their_own_writing_for_review() -> None:
+    text = "新公司由約翰·史密斯創立，與輝達合作。\nZorblatt Dynamics signed a deal with Nvidia.\n"
+    data = AliasData(
+        names=(KnownName("Nvidia", "company", {"en": ("Nvidia",), "zh-Hant": ("輝達",)}),)
+    )
+    watchlist = derive(Baseline("t", "", "zh-Hant", None, ""), text, data)
+    unknown = {e.name: e for e in watchlist.entities if not e.reviewed}
+    assert set(unknown) == {"約翰·史密斯", "Zorblatt Dynamics"}
+    assert unknown["約翰·史密斯"].type == "person"
+    assert "約翰·史密斯" in unknown["約翰·史密斯"].aliases["zh-Hant"]
+    assert unknown["Zorblatt Dynamics"].aliases == {"en": ("Zorblatt Dynamics",)}
+    assert next(e for e in watchlist.entities if e.name == "Nvidia").reviewed
+
+
+def test_latin_names_match_whole_words_only() -> None:
+    data = AliasData(names=(KnownName("AMD", "company", {"en": ("AMD",)}),))
+    watchlist = derive(_simplified_baseline(), "AMDX 不是 AMD。\n", data)
+    (amd,) = watchlist.entities
+    assert len(amd.passages) == 1
+
+
+# --- user baselines and re-derivation -----------------------------------------------------
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, settings: Settings) -> Settings:
+    """A watchlists directory with the shipped alias data and no baselines yet."""
+    directory = tmp_path / "watchlists"
+    (directory / "baselines").mkdir(parents=True)
+    shutil.copy(WATCHLISTS / "aliases.yaml", directory / "aliases.yaml")
+    (directory / "baselines" / "index.yaml").write_text("baselines: []\n", encoding="utf-8")
+    return dataclasses.replace(settings, watchlists_dir=str(directory))
+
+
+def _assert_fact_sheet_watchlist(watchlist: Watchlist) -> None:
+    names = {e.name: e for e in watchlist.entities}
+    assert watchlist.baseline.language == "en"
+    assert "Advanced Computing Chips" in watchlist.baseline.title
+    assert {"Nvidia", "AMD", "H200", "tariffs", "semiconductors"} <= set(names)
+    assert "英伟达" in names["Nvidia"].aliases["zh-Hans"]  # cross-language recall
+    assert not names["MI325X"].reviewed  # unknown to the curated data, kept for review
+    top = sorted(watchlist.entities, key=lambda e: -e.weight)[:5]
+    assert "tariffs" in {e.name for e in top}
+
+
+def test_english_baseline_from_a_markdown_file(workspace: Settings) -> None:
+    report = pipeline.add_baseline(workspace, str(DATA / "advanced-chips-fact-sheet.md"), "chips")
+    assert report.path.name == "chips.yaml"
+    directory = Path(workspace.watchlists_dir)
+    (listed,) = load_baseline_index(directory / "baselines" / "index.yaml")
+    assert (listed.id, listed.path) == ("chips", "baselines/chips.en.txt")
+    _assert_fact_sheet_watchlist(load_watchlist(report.path))
+    assert "MI325X" in report.unreviewed
+
+
+def test_english_baseline_from_a_url(workspace: Settings, http_server: Any) -> None:
+    page = (DATA / "advanced-chips-fact-sheet.html").read_bytes()
+    url = http_server.add("/news/fact-sheet.html", page, headers={"Content-Type": "text/html"})
+    report = pipeline.add_baseline(workspace, url)
+    watchlist = load_watchlist(report.path)
+    assert watchlist.baseline.source_url == url
+    assert report.baseline_id.startswith("fact-sheet-president-donald-j-trump")
+    _assert_fact_sheet_watchlist(watchlist)
+    assert not any("Subscribe" in p for p in watchlist.paragraphs)  # page furniture left out
+
+
+def test_baseline_add_refuses_a_taken_id(workspace: Settings) -> None:
+    source = str(DATA / "advanced-chips-fact-sheet.md")
+    pipeline.add_baseline(workspace, source, "chips")
+    with pytest.raises(WatchlistError, match="already"):
+        pipeline.add_baseline(workspace, source, "chips")
+
+
+def _with_default_baseline(workspace: Settings, baseline_id: str) -> Path:
+    directory = Path(workspace.watchlists_dir)
+    source = WATCHLISTS / "baselines" / "index.yaml"
+    (entry,) = [b for b in load_baseline_index(source) if b.id == baseline_id]
+    shutil.copy(WATCHLISTS / entry.path, directory / entry.path)
+    file_name = entry.path.removeprefix("baselines/")
+    (directory / "baselines" / "index.yaml").write_text(
+        f"baselines:\n  - id: {baseline_id}\n    file: {file_name}\n    script: {entry.language}\n"
+        f"    title_zh: {entry.title}\n",
+        encoding="utf-8",
+    )
+    return directory
+
+
+def test_rederive_keeps_hand_edits_and_takes_new_curated_aliases(workspace: Settings) -> None:
+    directory = _with_default_baseline(workspace, "schuman-ai-dominance")
+    (report,) = pipeline.derive_watchlists(workspace)
+    path = report.path
+    # A person edits the file: an alias added, one removed, a weight changed, an entity deleted.
+    watchlist = load_watchlist(path)
+    edited = []
+    for entity in watchlist.entities:
+        if entity.name == "Greenkern":
+            continue
+        if entity.name == "Nvidia":
+            aliases = dict(entity.aliases)
+            aliases["en"] = (*aliases["en"], "Team Green")
+            aliases["zh-Hans"] = tuple(a for a in aliases["zh-Hans"] if a != "辉达")
+            entity = dataclasses.replace(entity, aliases=aliases)
+        if entity.name == "DeepSeek":
+            entity = dataclasses.replace(entity, weight=0.33)
+        edited.append(entity)
+    write_watchlist(path, dataclasses.replace(watchlist, entities=tuple(edited)))
+    # ... and the curated data learns a new alias.
+    aliases_file = directory / "aliases.yaml"
+    text = aliases_file.read_text(encoding="utf-8")
+    aliases_file.write_text(text.replace("en: [Nvidia, NVIDIA,", "en: [Nvidia, NVDA, NVIDIA,"))
+
+    (again,) = pipeline.derive_watchlists(workspace, "schuman-ai-dominance")
+    assert again.merged
+    names = {e.name: e for e in load_watchlist(path).entities}
+    assert "Team Green" in names["Nvidia"].aliases["en"]  # hand-added alias kept
+    assert "NVDA" in names["Nvidia"].aliases["en"]  # newly curated alias arrived
+    assert "辉达" not in names["Nvidia"].aliases["zh-Hans"]  # hand-removed alias stays removed
+    assert names["DeepSeek"].weight == 0.33  # hand-set weight kept
+    assert "Greenkern" not in names  # hand-deleted entity not brought back
+    assert names["Kai-Fu Lee"].weight > 0  # untouched entities still there
+
+
+def test_rederive_keeps_a_textual_hand_edit(workspace: Settings) -> None:
+    _with_default_baseline(workspace, "decoupling-wastes-leverage")
+    (report,) = pipeline.derive_watchlists(workspace)
+    text = report.path.read_text(encoding="utf-8")
+    old = "      en: [Jake Sullivan]\n"
+    assert old in text
+    report.path.write_text(text.replace(old, "      en: [Jake Sullivan, NSA Sullivan]\n"))
+    pipeline.derive_watchlists(workspace)
+    sullivan = next(e for e in load_watchlist(report.path).entities if e.name == "Jake Sullivan")
+    assert sullivan.aliases["en"] == ("Jake Sullivan", "NSA Sullivan")
+
+
+def test_ensure_watchlists_derives_only_missing_ones(workspace: Settings) -> None:
+    _with_default_baseline(workspace, "decoupling-wastes-leverage")
+    assert [r.baseline_id for r in pipeline.ensure_watchlists(workspace)] == [
+        "decoupling-wastes-leverage"
+    ]
+    assert pipeline.ensure_watchlists(workspace) == []
