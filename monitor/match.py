@@ -9,9 +9,9 @@ Scoring, per baseline:
   then the rest of the text, with a small bonus for repetition;
 - an entity only counts when the article is about one of the baseline's threads: a thread
   term (an entity of type concept or policy) must be present, one "anchor" (an entity central
-  to the baseline, of a type that can carry a story) and at least two entities that are more
-  than context, or else a central thread term in the title; so a passing mention of a name,
-  or a name next to "China", does not match;
+  to the baseline, of a type that can carry a story) in the title or lead, and at least two
+  entities that are more than context, or else a central thread term in the title; so a
+  passing mention of a name, or a name next to "China", does not match;
 - the sum is normalised by the baseline's own strongest weights, so a watchlist with many
   heavy entities needs as much evidence, relatively, as a sparse one;
 - an article published before the baseline does not follow it up.
@@ -195,8 +195,13 @@ def _is_topic(entities: Sequence[Entity], hits: dict[int, _Hit]) -> bool:
     """Is the article about one of the baseline's threads, not just naming its actors?"""
     if not any(entities[ei].type in THREAD_TYPES for ei in hits):
         return False
+    # The anchor must sit in the title or the lead: a central name deep in the text is a
+    # passing mention ("...like DeepSeek's founder") in an article about something else.
     if not any(
-        entities[ei].weight >= ANCHOR_WEIGHT and entities[ei].type in ANCHOR_TYPES for ei in hits
+        entities[ei].weight >= ANCHOR_WEIGHT
+        and entities[ei].type in ANCHOR_TYPES
+        and hit.zone != BODY
+        for ei, hit in hits.items()
     ):
         return False
     titled = any(

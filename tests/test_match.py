@@ -121,3 +121,12 @@ def test_threshold_is_respected():
 
 def test_matcher_without_aliases_matches_nothing():
     assert Matcher([]).match(article("US export controls on Nvidia H20")) == []
+
+
+def test_central_names_only_deep_in_the_text_are_a_passing_mention():
+    lenient = Matcher([watchlist()], threshold=0.1)
+    body = "The ministers discussed farm quotas and fishing rights at length. " * 4
+    buried = article("Trade ministers meet in Geneva", body + "H20 export controls came up.")
+    assert lenient.match(buried) == []
+    led = article("Trade ministers meet in Geneva", "H20 export controls came up. " + body)
+    assert [m.baseline_id for m in lenient.match(led)] == ["chips"]
