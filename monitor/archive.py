@@ -15,6 +15,7 @@ import json
 from urllib.parse import urljoin
 
 import lxml.etree
+import lxml.html
 
 ATOM = "http://www.w3.org/2005/Atom"
 # The relations that lead to older entries, most specific first.
@@ -66,4 +67,21 @@ def older_page(body: bytes, base_url: str = "") -> str | None:
     for rel in OLDER:
         if rel in links:
             return links[rel]
+    return None
+
+
+def page_url(body: bytes | str) -> str | None:
+    """The URL a saved page says it was published at: its canonical link, else og:url."""
+    try:
+        root = lxml.html.fromstring(body)
+    except (lxml.etree.ParserError, ValueError):
+        return None
+    for xpath in (
+        "//link[translate(@rel, 'CANONICAL', 'canonical')='canonical']/@href",
+        "//meta[@property='og:url']/@content",
+    ):
+        for value in root.xpath(xpath):
+            url = str(value).strip()
+            if url.lower().startswith(("http://", "https://")):
+                return url
     return None

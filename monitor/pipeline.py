@@ -8,6 +8,7 @@ backfill(start, end):     the same steps with a past `now`
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import itertools
@@ -704,8 +705,16 @@ class BackfillReport:
 @dataclass(frozen=True)
 class _Unit:
     id: str  # stable across runs, so a resumed run knows it
-    entries: Callable[[], list[Entry]]
+    entries: Callable[[], Sequence[Entry | _SavedPage]]
     feeds: Mapping[str, Feed] = field(default_factory=dict)  # name and fetch_pages by feed URL
+
+
+@dataclass(frozen=True)
+class _SavedPage:
+    """An article page saved to disk: extracted already, it goes straight to dedupe/match."""
+
+    entry: Entry
+    article: Article
 
 
 def backfill(
@@ -747,13 +756,16 @@ def backfill(
                 report.resumed += 1
                 continue
             try:
-                entries = unit.entries()
+                loaded = unit.entries()
             except MonitorError as exc:
                 log.warning("backfill: %s: %s", unit.id, exc)
                 report.failures.append((unit.id, str(exc)))
                 continue
             ingest = _Ingest(db, settings, matcher, extractor, unit.feeds)
+            entries = [item for item in loaded if isinstance(item, Entry)]
+            pages = [item for item in loaded if isinstance(item, _SavedPage)]
             count = _ingest_in_window(ingest, entries, start, end, report, stop)
+            count += _store_saved_pages(ingest, pages, start, end, report)
             if stop is not None and stop.is_set():
                 report.stopped = True
                 break
@@ -876,7 +888,8 @@ def _backfill_units(
             for p in path.rglob("*")
             if p.is_file() and not p.name.startswith(".") and not p.name.endswith(".headers")
         )
-        return (_file_unit(settings, p) for p in files), len(files)
+        extractor = Extractor(settings)
+        return (_file_unit(settings, p, extractor) for p in files), len(files)
     if source.kind == "urls":
         chunks = _url_chunks(path)
         return (_urls_unit(path, n, urls) for n, urls in chunks), len(chunks)
@@ -885,12 +898,62 @@ def _backfill_units(
     raise ConfigError(f"unknown backfill source {source.kind!r}")
 
 
-def _file_unit(settings: Settings, path: Path) -> _Unit:
-    def entries() -> list[Entry]:
+def _file_unit(settings: Settings, path: Path, extractor: Extractor) -> _Unit:
+    """A saved feed (RSS, Atom, JSON Feed) gives its entries; a saved page, its article."""
+
+    def entries() -> Sequence[Entry | _SavedPage]:
         fetched = fetch_one(FetchRequest(str(path), trusted=True), settings)
-        return parse_feed(fetched.body, fetched.headers, str(path)).entries
+        try:
+            return parse_feed(fetched.body, fetched.headers, str(path)).entries
+        except FeedParseError:
+            if fetched.text is None:  # neither a feed nor a page
+                raise
+        return [_saved_page(path, fetched, extractor)]
 
     return _Unit(id=str(path), entries=entries)
+
+
+def _saved_page(path: Path, fetched: Fetched, extractor: Extractor) -> _SavedPage:
+    url = archive.page_url(fetched.body) or path.resolve().as_uri()
+    extracted = extractor.extract_html(fetched.text or fetched.body, url)
+    folder = f"archive:{path.resolve().parent}"
+    article = dataclasses.replace(extracted, url=canonical_url(url) or url, feed_url=folder)
+    entry = Entry(
+        feed_url=folder,
+        guid=path.name,
+        link=url,
+        title=article.title,
+        summary="",
+        published=article.published,
+        language=article.language,
+        author=article.author,
+    )
+    return _SavedPage(entry, article)
+
+
+def _store_saved_pages(
+    ingest: _Ingest,
+    pages: Sequence[_SavedPage],
+    start: dt.datetime,
+    end: dt.datetime,
+    report: BackfillReport,
+) -> int:
+    """Saved pages dated in the window go through dedupe, match and store like an entry
+    whose page was fetched. Returns how many were in the window."""
+    inside = 0
+    for page in pages:
+        published = page.article.published
+        if published is not None and not start <= timeutil.utc(published) < end:
+            report.outside += 1
+            continue
+        inside += 1
+        ids: list[int] = []
+        now = _entry_now(page.entry, start, end)
+        _store(ingest.db, page.entry, page.article, None, ingest.feeds, ingest.matcher, now, ids)
+        report.entries += 1
+        report.new_articles += len(ids)
+        report.follow_ups += storage_backfill.count_matches(ingest.db, ids)
+    return inside
 
 
 def _url_chunks(path: Path) -> list[tuple[int, list[str]]]:
@@ -1123,9 +1186,7 @@ def add_baseline(settings: Settings, source: str, baseline_id: str | None = None
         source_url, fallback = "", Path(source).stem
     if len(text.strip()) < 20:
         raise WatchlistError(f"no article text found in {source}", hint="try a txt or md copy")
-    new_id = baseline_id or slug(title) or slug(fallback)
-    if baseline_id is None and not title:
-        new_id = slug(fallback)
+    new_id = baseline_id or slug(title, fallback="") or slug(fallback)
     taken = {b.id for b in load_baseline_index(index_path)}
     if new_id in taken:
         raise WatchlistError(

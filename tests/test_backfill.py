@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -434,3 +435,27 @@ def test_search_finds_stored_articles_in_either_language(offline: Settings) -> N
     chinese = CliRunner().invoke(cli, ["search", word], env=cli_env(offline), obj={})
     assert chinese.exit_code == 0, chinese.output
     assert title["title"] in chinese.output
+
+
+def test_archive_folder_may_hold_saved_pages_beside_feeds(
+    offline: Settings, tmp_path: Path
+) -> None:
+    folder = tmp_path / "saved"
+    folder.mkdir()
+    shutil.copy(FEEDS / "wsj-tech.json", folder)
+    for name in ("maescot-utf8-one-bad-byte.html", "xinhua-gb2312.html"):
+        shutil.copy(conftest.DATA / "pages" / name, folder)
+    db = open_db(tmp_path / "monitor.db")
+    source = pipeline.BackfillSource("archive", str(folder))
+
+    report = pipeline.backfill(db, offline, SINCE, UNTIL, source, now=PRESENT)
+
+    assert not report.failures
+    rows = db.query("SELECT * FROM articles WHERE feed_url LIKE 'archive:%'")
+    pages = {r["url"]: r for r in rows}
+    # A page's own canonical link names it; a page without one is named by its file.
+    assert "http://www.maescot.de/kleine-schafskunde" in {u.rstrip("/") for u in pages}
+    assert any(u.startswith("file://") and u.endswith("xinhua-gb2312.html") for u in pages)
+    assert all(len(r["text"]) > 200 for r in pages.values())
+    again = pipeline.backfill(db, offline, SINCE, UNTIL, source, now=PRESENT)
+    assert again.new_articles == 0
