@@ -139,6 +139,29 @@ def test_results_keep_request_order_and_failures_stay_alone(http_server, setting
     assert fetch_all([], settings) == []
 
 
+def test_each_bad_feed_fails_alone_while_the_good_ones_arrive(http_server, settings) -> None:
+    good = [http_server.add(f"/good{n}.xml", b"<rss>%d</rss>" % n) for n in range(3)]
+    http_server.add("/loop", status=302, headers={"Location": "/loop"})
+    bad = {
+        "500": http_server.add("/e500", status=500),
+        "timeout": http_server.add("/stuck", b"x", delay=3.0),
+        "drip": http_server.add("/drip", b"x" * 100_000, drip=0.05),
+        "loop": http_server.url("/loop"),
+        "huge": http_server.add("/huge", b"x" * 300_000),
+        "bomb": http_server.add(
+            "/bomb", gzip.compress(b"\0" * 5_000_000), headers={"Content-Encoding": "gzip"}
+        ),
+    }
+    strictish = tuned(settings, http_timeout=0.6, max_body_bytes=200_000)
+    urls = [good[0], *bad.values(), good[1], good[2]]
+    started = time.monotonic()
+    results = fetch_all([FetchRequest(u, trusted=True) for u in urls], strictish, retry_base=FAST)
+    assert time.monotonic() - started < 2.5  # the slow ones fail in parallel, not in turn
+    by_url = dict(zip(urls, results, strict=True))
+    assert [by_url[u].body for u in good] == [b"<rss>0</rss>", b"<rss>1</rss>", b"<rss>2</rss>"]
+    assert all(isinstance(by_url[u], FetchError) for u in bad.values())
+
+
 def test_fetch_works_when_called_from_a_running_event_loop(http_server, settings) -> None:
     url = http_server.add("/inside", b"ok")
 
