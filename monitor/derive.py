@@ -137,8 +137,10 @@ def detect_language(text: str) -> str:
     if not letters or chinese / letters < 0.3:
         return "en"
     sample = "".join(_CJK_CHAR.findall(text))[:5000]
-    changed = sum(1 for a, b in zip(sample, convert(sample, "t2s"), strict=False) if a != b)
-    return "zh-Hant" if changed > len(sample) * 0.02 else "zh-Hans"
+    # Characters only traditional text has, against characters only simplified text has.
+    traditional = sum(1 for a, b in zip(sample, convert(sample, "t2s"), strict=False) if a != b)
+    simplified = sum(1 for a, b in zip(sample, convert(sample, "s2t"), strict=False) if a != b)
+    return "zh-Hant" if traditional > simplified else "zh-Hans"
 
 
 # --- finding names -----------------------------------------------------------------------

@@ -10,8 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
 from monitor import pipeline
+from monitor.cli import cli
 from monitor.config import Settings
 from monitor.derive import derive, fold
 from monitor.errors import WatchlistError
@@ -341,6 +343,18 @@ def test_baseline_add_refuses_a_taken_id(workspace: Settings) -> None:
         pipeline.add_baseline(workspace, source, "chips")
 
 
+def test_baseline_add_command_prints_the_new_watchlist(workspace: Settings) -> None:
+    runner = CliRunner()
+    result = runner.invoke(
+        cli,
+        ["baseline", "add", str(DATA / "advanced-chips-fact-sheet.md"), "--id", "chips"],
+        env={"MONITOR_WATCHLISTS_DIR": workspace.watchlists_dir},
+    )
+    assert result.exit_code == 0, result.output
+    assert "chips: wrote" in result.output
+    assert "MI325X" in result.output
+
+
 def _with_default_baseline(workspace: Settings, baseline_id: str) -> Path:
     directory = Path(workspace.watchlists_dir)
     source = WATCHLISTS / "baselines" / "index.yaml"
@@ -408,3 +422,26 @@ def test_ensure_watchlists_derives_only_missing_ones(workspace: Settings) -> Non
         "decoupling-wastes-leverage"
     ]
     assert pipeline.ensure_watchlists(workspace) == []
+
+
+def test_derive_command_reports_each_watchlist(workspace: Settings) -> None:
+    _with_default_baseline(workspace, "decoupling-wastes-leverage")
+    result = CliRunner().invoke(
+        cli, ["watchlist", "derive"], env={"MONITOR_WATCHLISTS_DIR": workspace.watchlists_dir}
+    )
+    assert result.exit_code == 0, result.output
+    assert "decoupling-wastes-leverage: wrote" in result.output
+
+
+def test_chinese_baseline_in_gbk_from_a_text_file(workspace: Settings, tmp_path: Path) -> None:
+    source = tmp_path / "gbk-article.txt"
+    text = "美国收紧对华芯片出口管制\n英伟达表示，H20芯片的销售受到影响。华为昇腾芯片的需求上升。\n"
+    source.write_bytes(text.encode("gb18030"))
+    report = pipeline.add_baseline(workspace, str(source))
+    watchlist = load_watchlist(report.path)
+    assert report.baseline_id == "gbk-article"  # no Latin title: the file name
+    assert watchlist.baseline.language == "zh-Hans"
+    names = {e.name for e in watchlist.entities}
+    assert {"Nvidia", "H20", "Huawei", "export controls"} <= names
+    nvidia = next(e for e in watchlist.entities if e.name == "Nvidia")
+    assert nvidia.aliases["en"][0] == "Nvidia"

@@ -7,8 +7,10 @@ import shutil
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from monitor import derive, watchlist
+from monitor.cli import cli
 from monitor.errors import WatchlistError
 from monitor.models import Entity, Passage
 from monitor.watchlist import (
@@ -191,3 +193,36 @@ def test_alias_data_errors_name_file_and_line(tmp_path: Path) -> None:
     )
     with pytest.raises(WatchlistError, match=r"aliases.yaml:2: names\[1\] \(Qwen\).parent"):
         load_aliases(path)
+
+
+def test_check_command_lists_problems_as_file_line_without_traceback(tmp_path: Path) -> None:
+    directory = tmp_path / "watchlists"
+    shutil.copytree(WATCHLISTS, directory, ignore=shutil.ignore_patterns(".derived"))
+    broken = directory / "schuman-ai-dominance.yaml"
+    broken.write_text(broken.read_text(encoding="utf-8").replace("weight: ", "weight: x", 1))
+    result = CliRunner().invoke(
+        cli, ["watchlist", "check"], env={"MONITOR_WATCHLISTS_DIR": str(directory)}
+    )
+    assert result.exit_code == 1
+    assert f"{broken}:" in result.output
+    assert ".weight: expected a number from 0 to 1" in result.output
+    assert "Traceback" not in result.output
+    assert "goujon-real-stakes:" in result.output  # the good ones are still shown
+
+
+def test_check_command_prints_what_each_watchlist_matches() -> None:
+    result = CliRunner().invoke(
+        cli, ["watchlist", "check"], env={"MONITOR_WATCHLISTS_DIR": str(WATCHLISTS)}
+    )
+    assert result.exit_code == 0, result.output
+    assert "goujon-real-stakes:" in result.output
+    assert "中芯國際" in result.output or "SMIC" in result.output
+
+
+@pytest.mark.parametrize(
+    "command", [["watchlist", "derive"], ["watchlist", "check"], ["baseline", "add"]]
+)
+def test_every_command_help_has_an_example(command: list[str]) -> None:
+    result = CliRunner().invoke(cli, [*command, "--help"])
+    assert result.exit_code == 0
+    assert "Example:" in result.output
