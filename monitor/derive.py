@@ -224,6 +224,12 @@ _LATIN_NAME = re.compile(
     rf"(?:[ \t]+(?:(?:van|von|de|der|da|del|di|of|for|the|&)[ \t]+)*{_NAME_TAIL})*"
     r"(?![A-Za-z0-9])"
 )
+# Capitalised words that make a phrase a title or an institution rather than a person's name.
+_NOT_NAMES = frozenset(
+    "federal government general national public american state states united new old north "
+    "south east west central provisions members memorandum title division director chief "
+    "president minister officer executive global international world".split()
+)
 _POLICY_WORDS = frozenset(
     "act law rule rules plan initiative policy program programme order section".split()
 )
@@ -300,9 +306,16 @@ def _latin_type(words: Sequence[str]) -> str:
         return "body"
     if len(words) == 1 and any(c.isdigit() for c in words[0]):
         return "product"
-    if 2 <= len(words) <= 3 and all(w[0].isupper() and not w.isupper() for w in words):
+    titled = all(w[0].isupper() and not w.isupper() for w in words)
+    if 2 <= len(words) <= 3 and titled and not any(w.casefold() in _NOT_NAMES for w in words):
         return "person"
     return "concept"
+
+
+def _is_plain_word(word: str) -> bool:
+    """Program, Federal, Budget: a capitalised ordinary word, not an acronym (EDAG), a
+    mixed-case brand (xAI, OpenAI) or a model number (H20)."""
+    return word[:1].isupper() and word[1:].islower() and word.isalpha()
 
 
 def _unknown_candidates(sentence: str) -> list[tuple[str, str]]:
@@ -335,6 +348,7 @@ def derive(baseline: Baseline, text: str, data: AliasData) -> Watchlist:
     index = _KnownIndex(data)
     ignore = [fold(i) for i in data.ignore]
     language = baseline.language or detect_language(text)
+    latin_text = not language.startswith("zh")
     found: dict[str, _Found] = {}
     parent_credit: dict[str, int] = {}
     # A capitalised word that also appears in lower case is an ordinary word (Today, Proclamation).
@@ -360,6 +374,8 @@ def derive(baseline: Baseline, text: str, data: AliasData) -> Watchlist:
                 for parent in parents:
                     parent_credit[parent.name] = parent_credit.get(parent.name, 0) + 1
             for candidate, kind in _unknown_candidates(sentence):
+                if latin_text and " " not in candidate and _is_plain_word(candidate):
+                    continue  # in English prose a lone capitalised word is mostly not a name
                 surface = _residue(candidate, [*matched, *ignore])
                 key = fold(surface)
                 if surface != candidate:
