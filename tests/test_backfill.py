@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import io
+import logging
 import re
 import shutil
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -459,3 +462,58 @@ def test_archive_folder_may_hold_saved_pages_beside_feeds(
     assert all(len(r["text"]) > 200 for r in pages.values())
     again = pipeline.backfill(db, offline, SINCE, UNTIL, source, now=PRESENT)
     assert again.new_articles == 0
+
+
+def test_backfill_logs_plain_lines_when_not_on_a_terminal(
+    offline: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    args = ["backfill", "--since", "2000-01-01", "--until", "2026-12-31", "--archive", str(FEEDS)]
+    with caplog.at_level(logging.INFO, logger="monitor.backfill"):
+        result = CliRunner().invoke(cli, args, env=cli_env(offline), obj={})
+    assert result.exit_code == 0, result.output
+    lines = [r.getMessage() for r in caplog.records if r.name == "monitor.backfill"]
+    units = len(list(FEEDS.iterdir()))
+    assert len(lines) == units
+    assert lines[-1].startswith(f"{units}/{units} done: ")
+    assert "\x1b[" not in result.output  # no terminal control codes in a pipe
+
+
+class FakeTerminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_backfill_shows_a_progress_bar_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    from monitor.cli import _Progress
+
+    terminal = FakeTerminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    with _Progress() as progress:
+        assert progress.bar is not None
+        progress.bar.console.file = terminal
+        progress(pipeline.BackfillProgress("a.xml", 1, 2, 10, 7, 3))
+        progress(pipeline.BackfillProgress("b.xml", 2, 2, 20, 12, 4))
+    shown = terminal.getvalue()
+    assert "2/2" in shown
+    assert "12 new articles, 4 follow-ups" in shown
+
+
+def test_a_stop_request_ends_after_the_unit_in_hand_and_the_run_resumes(
+    offline: Settings, tmp_path: Path
+) -> None:
+    db = open_db(tmp_path / "monitor.db")
+    stop = threading.Event()
+    seen: list[str] = []
+
+    def stop_after_first(progress: pipeline.BackfillProgress) -> None:
+        seen.append(progress.unit)
+        stop.set()  # as SIGTERM or Ctrl-C do
+
+    stopped = archive(offline, db, on_progress=stop_after_first, stop=stop)
+    assert stopped.stopped
+    assert stopped.units == 1
+    assert stopped.digests is None  # digests wait for the whole period
+    resumed = archive(offline, db)
+    assert resumed.resumed == 1
+    assert not resumed.stopped
+    assert resumed.units == len(list(FEEDS.iterdir())) - 1
