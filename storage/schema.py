@@ -182,3 +182,10 @@ def m_feeds_origin_url(db: Database) -> None:
     db.execute("UPDATE feeds SET origin_url = url")
     db.execute("CREATE UNIQUE INDEX feeds_origin_url ON feeds(origin_url)")
     db.execute("CREATE INDEX feeds_next_poll_at ON feeds(next_poll_at)")
+
+
+@migrations()
+def m_article_sources_url_index(db: Database) -> None:
+    # Dedupe looks articles up by any URL a source gave; without this index every lookup
+    # scanned the whole table, and ingest slowed down as the archive grew.
+    db.execute("CREATE INDEX article_sources_url ON article_sources(url)")
