@@ -14,14 +14,15 @@ RUN pip install .
 # Watchlists and feeds are read from the working directory, so people can mount their own.
 COPY watchlists ./watchlists
 
-# The database, digests and feeds live here; docker-compose mounts a named volume on it.
-ENV MONITOR_DATA_DIR=/app/data
-VOLUME ["/app/data"]
-
-# Runs as an unprivileged user; the volume is created owned by it.
+# Runs as an unprivileged user that owns the data directory (created before VOLUME:
+# changes to a volume path after its declaration would be discarded).
 RUN useradd --system --uid 10001 --home-dir /app monitor \
     && mkdir -p /app/data && chown monitor /app/data
 USER monitor
+
+# The database, digests and feeds live here; docker-compose mounts a named volume on it.
+ENV MONITOR_DATA_DIR=/app/data
+VOLUME ["/app/data"]
 
 # SIGTERM (docker stop) lets the job in hand finish, then the service exits.
 STOPSIGNAL SIGTERM

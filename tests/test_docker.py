@@ -99,3 +99,16 @@ def test_image_command_is_a_real_cli_command(compose: dict[str, Any]) -> None:
     result = CliRunner().invoke(cli, [*argv[1:], "--help"], obj={})
     assert result.exit_code == 0, result.output
     assert "Example:" in result.output
+
+
+def test_data_directory_is_prepared_before_it_becomes_a_volume() -> None:
+    instructions = dockerfile_instructions()
+    volume = next(i for i, (keyword, _) in enumerate(instructions) if keyword == "VOLUME")
+    data_dir = json.loads(instructions[volume][1])[0]
+    # Build steps after VOLUME cannot change its contents (Docker discards them).
+    assert not any(
+        keyword == "RUN" and data_dir in rest for keyword, rest in instructions[volume + 1 :]
+    )
+    user = [rest for keyword, rest in instructions if keyword == "USER"]
+    assert user
+    assert user[-1] != "root"
