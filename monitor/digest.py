@@ -160,26 +160,24 @@ def same_story(a: str, b: str) -> bool:
 def _item(row: Mapping[str, Any], base_url: str) -> DigestItem:
     url = safe_url(row.get("url"))
     stored_at = _parse_time(row.get("stored_at")) or dt.datetime.min.replace(tzinfo=dt.UTC)
-    others = []
+    lead_source = _source_name(row.get("source_name"), url)
+    others: list[DigestSource] = []
     for source in row.get("sources") or ():
         source_url = safe_url(source.get("url"))
-        if source_url and source_url == url:
-            continue
-        if not source_url and not clean(source.get("source_name")):
+        name = _source_name(source.get("source_name"), source_url)
+        if not name and not source_url:
             continue  # nothing to show or link to
-        others.append(
-            DigestSource(
-                name=_source_name(source.get("source_name"), source_url),
-                url=source_url,
-                title=clean(source.get("title")),
-            )
-        )
+        if (source_url and source_url == url) or name.casefold() == lead_source.casefold():
+            continue  # the lead outlet itself (its feed URL, or the same outlet again)
+        if any(o.name.casefold() == name.casefold() for o in others):
+            continue  # one link per outlet
+        others.append(DigestSource(name=name, url=source_url, title=clean(source.get("title"))))
     return DigestItem(
         article_id=int(row["article_id"]),
         baseline_id=str(row["baseline_id"]),
         title=clean(row.get("title")) or url or "(untitled)",
         url=url,
-        source=_source_name(row.get("source_name"), url),
+        source=lead_source,
         published=_parse_time(row.get("published")),
         language=clean(row.get("language")),
         extract=extract_of(row.get("text")),

@@ -105,7 +105,10 @@ def test_one_story_from_several_outlets_is_shown_once_with_its_other_sources(
         title="US adds Nvidia H20 chips to China export licence list",
         source_name="Reuters",
         stored_at=at,
-        sources=(("https://news.yahoo.com/nvidia-h20", "Yahoo News"),),
+        sources=(
+            ("https://www.reuters.com/nvidia-h20?utm_source=rss", "Reuters"),  # same outlet
+            ("https://news.yahoo.com/nvidia-h20", "Yahoo News"),
+        ),
     )
     copy = store_article(
         db,
