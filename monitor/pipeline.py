@@ -266,28 +266,28 @@ def ingest_entries(
     ids: list[int] = []
     duplicates = page_failures = 0
     for batch in _chunks(fresh, PAGE_BATCH):
-        to_fetch: list[Entry] = []
-        for entry in batch:
-            if _store_if_known(db, entry, feeds, now):
-                duplicates += 1
-            elif _page_wanted(entry, settings, feeds):
-                to_fetch.append(entry)
-            else:
-                reason = _no_page_reason(entry, settings)
-                article = _feed_article(entry, feeds, reason)
-                if _store(db, entry, article, None, feeds, matcher, now, ids):
-                    new_by_feed[entry.feed_url] = new_by_feed.get(entry.feed_url, 0) + 1
-                else:
-                    duplicates += 1
+        # Pages are fetched and extracted outside any transaction; then the batch is stored
+        # in one (one commit, not one per entry), each entry together with its article.
+        to_fetch = [e for e in batch if _page_wanted(e, settings, feeds) and not _link_known(db, e)]
         pages = fetch_all([FetchRequest(entry.link) for entry in to_fetch], settings)
+        prepared: dict[int, tuple[Article, str | None]] = {}
         for entry, page in zip(to_fetch, pages, strict=True):
             article, failed = _page_article(entry, page, extractor, feeds)
             page_failures += failed
-            final_url = page.url if isinstance(page, Fetched) else None
-            if _store(db, entry, article, final_url, feeds, matcher, now, ids):
-                new_by_feed[entry.feed_url] = new_by_feed.get(entry.feed_url, 0) + 1
-            else:
-                duplicates += 1
+            prepared[id(entry)] = (article, page.url if isinstance(page, Fetched) else None)
+        with db.atomic():
+            for entry in batch:
+                if id(entry) not in prepared and _store_if_known(db, entry, feeds, now):
+                    duplicates += 1
+                    continue
+                article, final_url = prepared.get(id(entry)) or (
+                    _feed_article(entry, feeds, _no_page_reason(entry, settings)),
+                    None,
+                )
+                if _store(db, entry, article, final_url, feeds, matcher, now, ids):
+                    new_by_feed[entry.feed_url] = new_by_feed.get(entry.feed_url, 0) + 1
+                else:
+                    duplicates += 1
     return IngestReport(
         new=len(ids),
         duplicates=duplicates,
@@ -304,6 +304,10 @@ def _entry_url(entry: Entry) -> str:
     if is_remote(entry.guid):
         return canonical_url(entry.guid)
     return f"{entry.feed_url}#{entry.guid}"
+
+
+def _link_known(db: Database, entry: Entry) -> bool:
+    return stored_articles.find_article(db, [_entry_url(entry), entry.link]) is not None
 
 
 def _store_if_known(

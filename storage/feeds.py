@@ -38,6 +38,7 @@ def sync_feeds(db: Database, feeds: Sequence[Feed], now: dt.datetime) -> None:
                     name = excluded.name,
                     language = excluded.language,
                     interval_minutes = excluded.interval_minutes
+                ON CONFLICT DO NOTHING  -- another listed feed already moved to this URL
                 """,
                 [feed.url, feed.url, feed.name, feed.language, feed.interval_minutes, iso(now)],
             )

@@ -5,7 +5,9 @@ from pathlib import Path
 
 import conftest
 import pytest
+from click.testing import CliRunner
 
+from monitor.cli import cli
 from monitor.errors import ConfigError, FeedParseError
 from monitor.feeds import add_feeds, load_feeds, parse_feed, read_opml, write_opml
 from monitor.models import Feed
@@ -144,3 +146,32 @@ def test_opml_with_external_entities_is_refused() -> None:
     <opml version="2.0"><body><outline text="&x;" xmlUrl="https://a.test/rss"/></body></opml>"""
     with pytest.raises(ConfigError, match="not valid OPML"):
         read_opml(hostile)
+
+
+def test_feeds_import_and_export_commands(tmp_path: Path) -> None:
+    opml = tmp_path / "subs.opml"
+    opml.write_text(
+        '<opml version="2.0"><body><outline text="Tech">'
+        '<outline text="WSJ Tech" type="rss" xmlUrl="https://feeds.test/wsj"/>'
+        '<outline text="BBC 中文" type="rss" xmlUrl="https://feeds.test/bbc" language="zh-Hant"/>'
+        "</outline></body></opml>",
+        encoding="utf-8",
+    )
+    feeds_file = tmp_path / "feeds.yaml"
+    runner = CliRunner()
+    result = runner.invoke(cli, ["feeds", "import", str(opml), "--feeds", str(feeds_file)])
+    assert result.exit_code == 0, result.output
+    assert "2 feeds added" in result.output
+    result = runner.invoke(cli, ["feeds", "export", "--feeds", str(feeds_file)])
+    assert result.exit_code == 0, result.output
+    assert 'xmlUrl="https://feeds.test/bbc"' in result.output
+    assert 'language="zh-Hant"' in result.output
+
+
+def test_feeds_import_of_a_missing_file_is_one_line_error(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        cli, ["feeds", "import", str(tmp_path / "nope.opml"), "--feeds", str(tmp_path / "f.yaml")]
+    )
+    assert result.exit_code == 1
+    assert "cannot read" in result.output
+    assert "Traceback" not in result.output
