@@ -218,6 +218,14 @@ class Service:
         now = self.clock()
         log.info("poll tick at %s", now.isoformat())
         result: CycleReport = self._poll(self.settings, now, self.feeds_file)
+        if result.poll is not None and result.poll.feeds:
+            log.info(
+                "polled %d feeds: %d new articles, %d follow-ups, %d failed",
+                len(result.poll.feeds),
+                result.poll.new,
+                result.follow_ups,
+                len(result.poll.failed),
+            )
         return result
 
     def digest_tick(self) -> Any:
@@ -246,6 +254,8 @@ def serve(
     """Run until SIGTERM or SIGINT (or ``stop`` is set), then finish the job in hand and
     return."""
     stop = stop or threading.Event()
+    # APScheduler logs every job run at INFO; the jobs log what they do themselves.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     service = Service(settings, feeds_file=feeds_file)
     with _stop_on_signals(stop):
         try:
