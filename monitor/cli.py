@@ -468,6 +468,8 @@ def watchlist_check_command(ctx: click.Context, show_all: bool) -> None:
             print(f"  to review (reviewed: false): {', '.join(unreviewed)}")
     for name in result.missing:
         print(f"{name}: no watchlist yet (run `monitor watchlist derive`)")
+    if result.not_watchlists:
+        print(f"not watchlists (no baseline: key): {', '.join(result.not_watchlists)}")
     for problem in result.problems:
         print(problem, file=sys.stderr)
     if result.problems:

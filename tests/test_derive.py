@@ -445,3 +445,13 @@ def test_chinese_baseline_in_gbk_from_a_text_file(workspace: Settings, tmp_path:
     assert {"Nvidia", "H20", "Huawei", "export controls"} <= names
     nvidia = next(e for e in watchlist.entities if e.name == "Nvidia")
     assert nvidia.aliases["en"][0] == "Nvidia"
+
+
+def test_derive_refuses_to_merge_into_a_broken_file(workspace: Settings) -> None:
+    _with_default_baseline(workspace, "decoupling-wastes-leverage")
+    (report,) = pipeline.derive_watchlists(workspace)
+    broken = report.path.read_text(encoding="utf-8").replace("weight: ", "weight: [", 1)
+    report.path.write_text(broken, encoding="utf-8")
+    with pytest.raises(WatchlistError, match=rf"{report.path.name}:\d+: YAML syntax"):
+        pipeline.derive_watchlists(workspace)
+    assert report.path.read_text(encoding="utf-8") == broken  # nothing overwritten
