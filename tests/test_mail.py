@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import socket
 
 import pytest
 from digest_support import (
@@ -139,3 +140,82 @@ def _message(s):
         date=AFTER,
         list_id=s.list_id,
     )
+
+
+# The loopback server takes AUTH without TLS; aiosmtpd rightly warns about that.
+AUTH_WITHOUT_TLS = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+
+
+class _Login:
+    """aiosmtpd authenticator accepting one user and password, recording every attempt."""
+
+    def __init__(self) -> None:
+        self.attempts: list[tuple[str, str]] = []
+
+    def __call__(self, server, session, envelope, mechanism, auth_data):
+        from aiosmtpd.smtp import AuthResult, LoginPassword
+
+        assert isinstance(auth_data, LoginPassword)
+        user, password = auth_data.login.decode(), auth_data.password.decode()
+        self.attempts.append((user, password))
+        ok = (user, password) == ("digest", "s3cret")
+        return AuthResult(success=ok, handled=False)  # handled=False: aiosmtpd answers 535
+
+
+@pytest.fixture
+def login_server():
+    from aiosmtpd.controller import Controller
+    from conftest import SMTPCollector
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    login, collector = _Login(), SMTPCollector()
+    controller = Controller(
+        collector,
+        hostname="127.0.0.1",
+        port=port,
+        authenticator=login,
+        auth_required=True,
+        auth_require_tls=False,  # loopback test only; real servers need STARTTLS or TLS
+        auth_exclude_mechanism=["LOGIN"],  # PLAIN is enough to see the credentials
+    )
+    controller.start()
+    try:
+        yield port, login, collector
+    finally:
+        controller.stop()
+
+
+@AUTH_WITHOUT_TLS
+def test_login_uses_smtp_user_and_the_password_setting(settings, tmp_path, login_server) -> None:
+    port, login, collector = login_server
+    s = digest_settings(
+        settings,
+        tmp_path,
+        smtp_host="127.0.0.1",
+        smtp_port=port,
+        smtp_security="none",
+        smtp_user="digest",
+        smtp_password="s3cret",
+    )
+    mail.send(_message(s), s)
+    assert login.attempts == [("digest", "s3cret")]
+    assert len(collector.messages) == 1
+
+
+@AUTH_WITHOUT_TLS
+def test_wrong_password_is_a_delivery_error(settings, tmp_path, login_server) -> None:
+    port, _, collector = login_server
+    s = digest_settings(
+        settings,
+        tmp_path,
+        smtp_host="127.0.0.1",
+        smtp_port=port,
+        smtp_security="none",
+        smtp_user="digest",
+        smtp_password="wrong",
+    )
+    with pytest.raises(DeliveryError, match="535"):
+        mail.send(_message(s), s)
+    assert collector.messages == []
