@@ -52,6 +52,13 @@ def test_a_day_is_due_only_after_the_digest_time_of_the_next_day() -> None:
     assert digest.days_due(AFTER, "Europe/Paris", "07:00", None, 7) == [DAY]
 
 
+def test_a_digest_time_in_the_spring_gap_is_due_an_hour_later_not_skipped() -> None:
+    # 02:30 does not exist in Paris on 2026-03-29; it is taken as 03:30 summer time.
+    due = digest.due_at(dt.date(2026, 3, 28), "Europe/Paris", "02:30")
+    assert due == dt.datetime(2026, 3, 29, 1, 30, tzinfo=UTC)
+    assert digest.days_due(due, "Europe/Paris", "02:30", None, 7) == [dt.date(2026, 3, 28)]
+
+
 def test_missed_days_are_caught_up_from_the_last_recorded_digest_at_most_a_week() -> None:
     days = digest.days_due(AFTER, "Europe/Paris", "07:00", dt.date(2026, 3, 26), 7)
     assert days == [dt.date(2026, 3, 27), dt.date(2026, 3, 28), DAY]
