@@ -23,16 +23,15 @@ from dataclasses import dataclass, field, replace
 import ahocorasick
 import opencc
 
-from monitor.models import AliasData, Baseline, Entity, KnownName, Passage, Watchlist
-
-# Kept identical to monitor.watchlist.SENTENCE_END (a test checks): passage numbers must mean
-# the same to the deriver and the loader.
-SENTENCE_END = re.compile(
-    r"(?<=[。！？])(?![”」』’\"）)])"  # after a Chinese full stop, unless a closing quote follows
-    r"|(?<=[。！？][”」』’\"）)])"  # or after that closing quote
-    r"|(?<=[!?])(?=[^\s!?”」』’\"）)])"  # half-width ! ? inside Chinese text
-    r"|(?<![\s.][A-Z]\.)(?<=[.!?])\s+"  # Latin stops before a space, but not U.S. or J. Smith
-    r"|(?<=[.!?][\"'”’)])\s+"
+from monitor.models import (
+    AliasData,
+    Baseline,
+    Entity,
+    KnownName,
+    Passage,
+    Watchlist,
+    split_paragraphs,
+    split_sentences,
 )
 
 CHINESE_SCRIPTS = ("zh-Hans", "zh-Hant")
@@ -49,18 +48,6 @@ AUTHOR_MAX_WEIGHT = 0.2  # the baseline's author wrote it; the article is not ab
 PARENT_CREDIT = 0.5  # a mention of Qwen is half a mention of Alibaba
 UNREVIEWED_FACTOR = 0.7  # an unknown name counts for less until someone reviews it
 HEADING_MAX_CHARS = 40
-
-
-def split_paragraphs(text: str) -> tuple[str, ...]:
-    """One paragraph per line, so paragraph N is line N (same rule as monitor.watchlist)."""
-    lines = [line.strip() for line in text.split("\n")]
-    while lines and not lines[-1]:
-        lines.pop()
-    return tuple(lines)
-
-
-def split_sentences(paragraph: str) -> list[str]:
-    return [s.strip() for s in SENTENCE_END.split(paragraph) if s and s.strip()]
 
 
 # --- script folding ----------------------------------------------------------------------

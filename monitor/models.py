@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 
 # Writing systems an alias can be in.
@@ -259,3 +260,26 @@ class IngestReport:
     page_failures: int = 0  # entries kept with the feed's own text (reason on the article)
     new_by_feed: dict[str, int] = field(default_factory=dict)
     article_ids: tuple[int, ...] = ()  # ids of the articles stored by this call
+
+
+# What Passage numbers count, for every stage that writes or reads them: paragraph N is line N
+# of the baseline file (blank lines count), and a sentence ends as below.
+SENTENCE_END = re.compile(
+    r"(?<=[。！？])(?![”」』’\"）)])"  # after a Chinese full stop, unless a closing quote follows
+    r"|(?<=[。！？][”」』’\"）)])"  # or after that closing quote
+    r"|(?<=[!?])(?=[^\s!?”」』’\"）)])"  # half-width ! ? inside Chinese text
+    r"|(?<![\s.][A-Z]\.)(?<=[.!?])\s+"  # Latin stops before a space, but not U.S. or J. Smith
+    r"|(?<=[.!?][\"'”’)])\s+"
+)
+
+
+def split_paragraphs(text: str) -> tuple[str, ...]:
+    """One paragraph per line; blank lines stay (empty) so the numbering is the line number."""
+    lines = [line.strip() for line in text.split("\n")]
+    while lines and not lines[-1]:
+        lines.pop()
+    return tuple(lines)
+
+
+def split_sentences(paragraph: str) -> list[str]:
+    return [s.strip() for s in SENTENCE_END.split(paragraph) if s and s.strip()]

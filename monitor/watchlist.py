@@ -17,22 +17,21 @@ from typing import Any
 import yaml
 
 from monitor.errors import WatchlistError
-from monitor.models import AliasData, Baseline, Entity, KnownName, Passage, Watchlist
+from monitor.models import (
+    AliasData,
+    Baseline,
+    Entity,
+    KnownName,
+    Passage,
+    Watchlist,
+    split_paragraphs,
+    split_sentences,
+)
 
 ENTITY_TYPES = ("company", "person", "product", "model", "policy", "body", "place", "concept")
 
 # Files in the watchlists directory that are not watchlists.
 RESERVED_FILES = frozenset({"aliases.yaml", "feeds.yaml"})
-
-# Sentence ends: Chinese full stops and marks, or Latin ones followed by a space. Kept identical
-# to monitor.derive.SENTENCE_END (a test checks) so passage numbers mean the same in both.
-SENTENCE_END = re.compile(
-    r"(?<=[。！？])(?![”」』’\"）)])"  # after a Chinese full stop, unless a closing quote follows
-    r"|(?<=[。！？][”」』’\"）)])"  # or after that closing quote
-    r"|(?<=[!?])(?=[^\s!?”」』’\"）)])"  # half-width ! ? inside Chinese text
-    r"|(?<![\s.][A-Z]\.)(?<=[.!?])\s+"  # Latin stops before a space, but not U.S. or J. Smith
-    r"|(?<=[.!?][\"'”’)])\s+"
-)
 
 _LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 _BASELINE_ID = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
@@ -49,19 +48,6 @@ _BASELINE_FIELDS = (
 )
 _ENTITY_FIELDS = ("name", "type", "weight", "aliases", "passages", "reviewed")
 _TOP_FIELDS = ("baseline", "entities")
-
-
-def split_paragraphs(text: str) -> tuple[str, ...]:
-    """Baseline files hold one paragraph per line, so paragraph N is line N of the file. Blank
-    lines stay (as empty paragraphs) to keep that numbering; trailing ones are dropped."""
-    lines = [line.strip() for line in text.split("\n")]
-    while lines and not lines[-1]:
-        lines.pop()
-    return tuple(lines)
-
-
-def split_sentences(paragraph: str) -> list[str]:
-    return [s.strip() for s in SENTENCE_END.split(paragraph) if s and s.strip()]
 
 
 # --- reading -----------------------------------------------------------------------------
