@@ -117,19 +117,6 @@ def known_aliases(known: KnownName) -> dict[str, tuple[str, ...]]:
     return out
 
 
-def detect_language(text: str) -> str:
-    """zh-Hans, zh-Hant or en: enough for choosing how to write names found in the text."""
-    chinese = len(_CJK_CHAR.findall(text))
-    letters = sum(1 for c in text if c.isalpha())
-    if not letters or chinese / letters < 0.3:
-        return "en"
-    sample = "".join(_CJK_CHAR.findall(text))[:5000]
-    # Characters only traditional text has, against characters only simplified text has.
-    traditional = sum(1 for a, b in zip(sample, convert(sample, "t2s"), strict=False) if a != b)
-    simplified = sum(1 for a, b in zip(sample, convert(sample, "s2t"), strict=False) if a != b)
-    return "zh-Hant" if traditional > simplified else "zh-Hans"
-
-
 # --- finding names -----------------------------------------------------------------------
 
 
@@ -334,8 +321,9 @@ def derive(baseline: Baseline, text: str, data: AliasData) -> Watchlist:
     paragraphs = split_paragraphs(text)
     index = _KnownIndex(data)
     ignore = [fold(i) for i in data.ignore]
-    language = baseline.language or detect_language(text)
-    latin_text = not language.startswith("zh")
+    language = baseline.language
+    chinese = len(_CJK_CHAR.findall(text)) > len(text) * 0.3
+    latin_text = not (language.startswith("zh") or chinese)
     found: dict[str, _Found] = {}
     parent_credit: dict[str, int] = {}
     # A capitalised word that also appears in lower case is an ordinary word (Today, Proclamation).
@@ -583,20 +571,6 @@ def _merge_baseline(mine: Baseline, base: Baseline | None, theirs: Baseline) -> 
 
 
 # --- baseline text from files and pages -----------------------------------------------
-
-
-def text_from_html(html: str | bytes, url: str | None = None) -> tuple[str, str]:
-    """(title, text with one paragraph per line) of an article page, via trafilatura."""
-    import trafilatura
-
-    document = trafilatura.bare_extraction(
-        html, url=url, with_metadata=True, include_comments=False, include_tables=False
-    )
-    if document is None:
-        return "", ""
-    title = getattr(document, "title", None) or ""
-    text = getattr(document, "text", None) or ""
-    return str(title).strip(), "\n".join(p for p in split_paragraphs(text) if p)
 
 
 _MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
