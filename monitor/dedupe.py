@@ -73,3 +73,39 @@ def fingerprint(text: str) -> str | None:
     longest = sorted(sentences, key=lambda s: (-len(s), s))[:SENTENCES]
     digest = hashlib.sha256("\n".join(sorted(longest)).encode("utf-8")).hexdigest()
     return digest[:32]
+
+
+# Hosts whose links only redirect to the publisher's page.
+REDIRECTORS = frozenset(
+    {
+        "news.google.com",
+        "feedproxy.google.com",
+        "feeds.feedburner.com",
+        "t.co",
+        "bit.ly",
+        "ow.ly",
+        "dlvr.it",
+        "trib.al",
+        "apple.news",
+    }
+)
+
+
+def article_url(link: str, final_url: str | None) -> str:
+    """The canonical URL to key an article by, given the feed's link and where fetching it
+    ended. The final URL wins after a redirector or a move within the same site; a redirect
+    to another site (a consent page, a paywall, a home page) is not the article's address,
+    and keying by it would merge unrelated stories."""
+    link_key = canonical_url(link)
+    if not final_url:
+        return link_key
+    final_key = canonical_url(final_url)
+    link_host = _host(link_key)
+    if link_host in REDIRECTORS or link_host == _host(final_key):
+        return final_key
+    return link_key
+
+
+def _host(url: str) -> str:
+    host = urlsplit(url).hostname or ""
+    return host.removeprefix("www.")

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.dedupe import canonical_url, fingerprint
+from monitor.dedupe import article_url, canonical_url, fingerprint
 
 BODY = (
     "China approved the first purchases of Nvidia's H200 artificial intelligence chips by "
@@ -70,3 +70,18 @@ def test_chinese_syndicated_copies_share_a_fingerprint() -> None:
 
 def test_short_text_has_no_fingerprint() -> None:
     assert fingerprint("Nvidia shares rose 3% on Monday.") is None
+
+
+def test_article_is_keyed_by_final_url_after_a_redirector_or_a_move_within_the_site() -> None:
+    google = "https://news.google.com/rss/articles/CBMipwFBVV95cUxPZzNz?oc=5"
+    publisher = "https://www.cna.com.tw/news/aipl/202607140123.aspx?utm_source=gnews"
+    assert article_url(google, publisher) == "https://www.cna.com.tw/news/aipl/202607140123.aspx"
+    assert article_url("http://example.com/a?id=1", "https://www.example.com/a/?id=1") == (
+        canonical_url("https://www.example.com/a/?id=1")
+    )
+
+
+def test_redirect_to_another_site_does_not_become_the_article_url() -> None:
+    link = "https://www.ft.com/content/bc45946e"
+    assert article_url(link, "https://consent.example.net/?return=ft") == link
+    assert article_url(link, None) == link
