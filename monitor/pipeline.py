@@ -25,7 +25,7 @@ from sqlite_utils import Database
 
 from monitor import archive, atom, digest, mail, schedule, serve, timeutil
 from monitor.config import Settings
-from monitor.dedupe import article_url, canonical_url, fingerprint
+from monitor.dedupe import canonical_url, fingerprint
 from monitor.derive import derive, merge, slug, text_from_markdown, text_from_plain
 from monitor.errors import (
     ConfigError,
@@ -380,7 +380,7 @@ def _page_article(
     text = extracted.text if len(extracted.text) >= len(entry.summary) else entry.summary
     return (
         Article(
-            url=article_url(entry.link, page.url) if entry.link else fallback.url,
+            url=canonical_url(page.url) or fallback.url,
             title=entry.title or extracted.title,
             text=text,
             language=extracted.language,
@@ -408,7 +408,7 @@ def _store(
     matches = matcher.match(article)
     with db.atomic():
         known = stored_articles.find_article(
-            db, [article.url, _entry_url(entry), entry.link], print_
+            db, [article.url, _entry_url(entry), entry.link, final_url or ""], print_
         )
         if known is not None:
             stored_articles.add_source(db, known, _source(entry, feeds), now)
@@ -629,13 +629,10 @@ def digest_for_day(
         )
     created = record_digest(db, settings, built, now) is not None
     sent, failed = deliver_pending(db, settings, now, "daily")
-    row = outbox.get(db, built.kind, built.key)
-    skipped = row is not None and row["status"] == outbox.SKIPPED
     return page, DeliveryReport(
         built=(built.key,) if created else (),
         sent=tuple(sent),
         failed=tuple(failed),
-        skipped=(built.key,) if skipped else (),
         written=(str(page),),
     )
 
