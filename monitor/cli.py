@@ -193,7 +193,9 @@ def digest_command(
         print(f"sent digest {key}")
     for key, error in report.failed:
         print(f"not sent {key}: {error} (stays pending; retried on the next run)")
-    if send and not report.sent and not report.failed:
+    for key in report.skipped:
+        print(f"digest of {key} is empty and digest_skip_empty is set; not sent")
+    if send and not (report.sent or report.failed or report.skipped):
         print(f"digest of {built_day} was already sent; not sending it again")
 
 

@@ -97,3 +97,16 @@ def test_monitor_serve_command_answers_conditional_requests(settings, tmp_path) 
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_cli_digest_send_of_an_empty_skipped_day_says_so(config_file, smtp_server) -> None:
+    config_file.write_text(
+        config_file.read_text(encoding="utf-8") + "digest_skip_empty = true\n", encoding="utf-8"
+    )
+    empty_day = DAY - dt.timedelta(days=3)
+    result = CliRunner().invoke(
+        cli, ["--config", str(config_file), "digest", "--date", empty_day.isoformat(), "--send"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "is empty and digest_skip_empty is set; not sent" in result.output
+    assert smtp_server.messages == []
