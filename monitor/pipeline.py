@@ -26,8 +26,7 @@ from sqlite_utils import Database
 from monitor import archive, atom, digest, mail, schedule, serve, timeutil
 from monitor.config import Settings
 from monitor.dedupe import canonical_url, fingerprint
-from monitor.derive import derive, merge, slug, text_from_html, text_from_markdown, text_from_plain
-from monitor.derive import detect_language as detect_script
+from monitor.derive import derive, merge, slug, text_from_markdown, text_from_plain
 from monitor.errors import (
     ConfigError,
     DeliveryError,
@@ -39,7 +38,7 @@ from monitor.errors import (
 )
 from monitor.extract import Extractor, detect_language
 from monitor.feeds import add_feeds, is_remote, load_feeds, parse_feed, read_opml, write_opml
-from monitor.fetch import FetchRequest, fetch_all, fetch_one
+from monitor.fetch import FetchRequest, decode_page, fetch_all, fetch_one
 from monitor.match import Matcher
 from monitor.models import (
     AliasData,
@@ -55,6 +54,7 @@ from monitor.models import (
     IngestReport,
     PollReport,
     Watchlist,
+    split_paragraphs,
 )
 from monitor.watchlist import (
     append_baseline_entry,
@@ -1185,62 +1185,48 @@ def add_baseline(settings: Settings, source: str, baseline_id: str | None = None
     in index.yaml and derive its watchlist."""
     directory = Path(settings.watchlists_dir)
     index_path = directory / "baselines" / "index.yaml"
-    if source.startswith(("http://", "https://")):
-        title, text = _baseline_from_url(source, settings)
-        source_url, fallback = source, source.rstrip("/").rsplit("/", 1)[-1]
-    else:
-        title, text = _baseline_from_file(Path(source))
-        source_url, fallback = "", Path(source).stem
-    if len(text.strip()) < 20:
+    article = _baseline_article(source, settings)
+    if len(article.text.strip()) < 20:
         raise WatchlistError(f"no article text found in {source}", hint="try a txt or md copy")
-    new_id = baseline_id or slug(title, fallback="") or slug(fallback)
+    is_url = source.startswith(("http://", "https://"))
+    fallback = source.rstrip("/").rsplit("/", 1)[-1] if is_url else Path(source).stem
+    new_id = baseline_id or slug(article.title, fallback="") or slug(fallback)
     taken = {b.id for b in load_baseline_index(index_path)}
     if new_id in taken:
         raise WatchlistError(
             f"baseline id {new_id!r} is already in {index_path}",
             hint="choose another with --id",
         )
-    language = detect_script(text)
-    file_name = f"{new_id}.{language}.txt"
+    file_name = f"{new_id}.{article.language}.txt"
     (directory / "baselines").mkdir(parents=True, exist_ok=True)
-    (directory / "baselines" / file_name).write_text(text.rstrip("\n") + "\n", encoding="utf-8")
-    entry = {"id": new_id, "file": file_name, "language": language, "title": title}
-    if source_url:
-        entry["source_url"] = source_url
+    text = article.text.rstrip("\n") + "\n"
+    (directory / "baselines" / file_name).write_text(text, encoding="utf-8")
+    entry = {"id": new_id, "file": file_name, "language": article.language, "title": article.title}
+    if article.published:
+        entry["published"] = article.published.date().isoformat()
+    if article.author:
+        entry["author"] = article.author
+    if is_url:
+        entry["source_url"] = source
     append_baseline_entry(index_path, entry)
     return derive_watchlists(settings, new_id)[0]
 
 
-def _baseline_from_file(path: Path) -> tuple[str, str]:
+def _baseline_article(source: str, settings: Settings) -> Article:
+    """A local file or a URL read the way feeds and pages are (fetch decodes any charset):
+    Markdown and plain text as they are, HTML through the article extractor."""
     try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise WatchlistError(f"cannot read {path}: {exc.strerror}") from exc
-    content = _decode(raw)
-    suffix = path.suffix.lower()
-    if suffix in {".html", ".htm", ".xhtml"}:
-        return text_from_html(content)
-    if suffix in {".md", ".markdown"}:
-        return text_from_markdown(content)
-    return text_from_plain(content)
-
-
-def _baseline_from_url(url: str, settings: Settings) -> tuple[str, str]:
-    fetched = fetch_one(FetchRequest(url, trusted=True), settings)
-    content = fetched.text if fetched.text is not None else _decode(fetched.body)
-    kind = fetched.headers.get("content-type", "")
-    if "text/plain" in kind:
-        return text_from_plain(content)
-    if "markdown" in kind:
-        return text_from_markdown(content)
-    return text_from_html(content, url=fetched.url)
-
-
-def _decode(raw: bytes) -> str:
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        from charset_normalizer import from_bytes
-
-        best = from_bytes(raw).best()
-        return str(best) if best is not None else raw.decode("utf-8", errors="replace")
+        fetched = fetch_one(FetchRequest(source, trusted=True), settings)
+    except FetchError as exc:
+        raise WatchlistError(f"cannot read {source}: {exc}", hint="check the path or URL") from exc
+    kind = fetched.headers.get("content-type", "").lower()
+    content = fetched.text if fetched.text is not None else decode_page(fetched.body, kind)[0]
+    if "markdown" in kind or fetched.url.lower().endswith((".md", ".markdown")):
+        title, text = text_from_markdown(content)
+    elif kind.startswith("text/plain"):
+        title, text = text_from_plain(content)
+    else:
+        page = Extractor(settings).extract(dataclasses.replace(fetched, text=content))
+        title, text = page.title, "\n".join(p for p in split_paragraphs(page.text) if p)
+        return dataclasses.replace(page, url=source, title=title, text=text)
+    return Article(source, title, text, detect_language(text), None)
