@@ -16,10 +16,11 @@ import hashlib
 import io
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
 from xml.sax.saxutils import quoteattr
 
 import feedparser
@@ -401,3 +402,20 @@ def html_to_text(markup: str) -> str:
 
 def _tidy(text: str) -> str:
     return _LINES.sub("\n", _SPACES.sub(" ", text)).strip()
+
+
+_T = TypeVar("_T")
+
+
+def spread_by_host(items: Sequence[_T], url: Callable[[_T], str]) -> list[_T]:
+    """``items`` reordered round-robin across their URLs' hosts (stable within a host), so a
+    batch cut from the front holds many hosts and the per-host delay overlaps instead of
+    adding up."""
+    by_host: dict[str, list[_T]] = {}
+    for item in items:
+        by_host.setdefault(urlsplit(url(item)).netloc.lower(), []).append(item)
+    queues = list(by_host.values())
+    spread: list[_T] = []
+    for rank in range(max((len(q) for q in queues), default=0)):
+        spread.extend(q[rank] for q in queues if rank < len(q))
+    return spread

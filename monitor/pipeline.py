@@ -25,7 +25,7 @@ from sqlite_utils import Database
 
 from monitor import archive, atom, digest, mail, schedule, serve, timeutil
 from monitor.config import Settings
-from monitor.dedupe import canonical_url, fingerprint
+from monitor.dedupe import article_url, canonical_url, fingerprint
 from monitor.derive import derive, merge, slug, text_from_markdown, text_from_plain
 from monitor.errors import (
     ConfigError,
@@ -37,7 +37,15 @@ from monitor.errors import (
     WatchlistError,
 )
 from monitor.extract import Extractor, detect_language
-from monitor.feeds import add_feeds, is_remote, load_feeds, parse_feed, read_opml, write_opml
+from monitor.feeds import (
+    add_feeds,
+    is_remote,
+    load_feeds,
+    parse_feed,
+    read_opml,
+    spread_by_host,
+    write_opml,
+)
 from monitor.fetch import FetchRequest, decode_page, fetch_all, fetch_one
 from monitor.match import Matcher
 from monitor.models import (
@@ -138,7 +146,7 @@ def poll_due_feeds(
     feeds = load_feeds(feeds_file or settings.feeds_file)
     stored_feeds.sync_feeds(db, feeds, now)
     by_origin = {feed.url: feed for feed in feeds}
-    due = stored_feeds.due_feeds(db, now, origins=by_origin)
+    due = spread_by_host(stored_feeds.due_feeds(db, now, origins=by_origin), lambda s: s.url)
     if not due:
         return PollReport()
     matcher = matcher or build_matcher(settings)
@@ -380,7 +388,7 @@ def _page_article(
     text = extracted.text if len(extracted.text) >= len(entry.summary) else entry.summary
     return (
         Article(
-            url=canonical_url(page.url) or fallback.url,
+            url=article_url(entry.link, page.url) if entry.link else fallback.url,
             title=entry.title or extracted.title,
             text=text,
             language=extracted.language,
@@ -408,7 +416,7 @@ def _store(
     matches = matcher.match(article)
     with db.atomic():
         known = stored_articles.find_article(
-            db, [article.url, _entry_url(entry), entry.link, final_url or ""], print_
+            db, [article.url, _entry_url(entry), entry.link], print_
         )
         if known is not None:
             stored_articles.add_source(db, known, _source(entry, feeds), now)

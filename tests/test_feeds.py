@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from monitor.cli import cli
 from monitor.errors import ConfigError, FeedParseError
-from monitor.feeds import add_feeds, load_feeds, parse_feed, read_opml, write_opml
+from monitor.feeds import add_feeds, load_feeds, parse_feed, read_opml, spread_by_host, write_opml
 from monitor.models import Feed
 
 FEEDS = conftest.DATA / "feeds"
@@ -175,3 +175,16 @@ def test_feeds_import_of_a_missing_file_is_one_line_error(tmp_path: Path) -> Non
     assert result.exit_code == 1
     assert "cannot read" in result.output
     assert "Traceback" not in result.output
+
+
+def test_feeds_are_spread_across_hosts_so_batches_mix_hosts() -> None:
+    urls = ["https://a.test/0", "https://a.test/1", "https://b.test/0", "https://b.test/1"]
+    urls.append("https://c.test/1")
+    spread = spread_by_host(urls, lambda u: u)
+    assert spread == [
+        "https://a.test/0",
+        "https://b.test/0",
+        "https://c.test/1",
+        "https://a.test/1",
+        "https://b.test/1",
+    ]
