@@ -343,7 +343,9 @@ def _no_page_reason(entry: Entry, settings: Settings) -> str:
         return "page not fetched: the entry has no link"
     if not entry.link.lower().startswith(("http://", "https://")):
         return "page not fetched: only http(s) links are fetched"
-    return "page not fetched: page fetching is off for this feed"
+    if not settings.fetch_pages:
+        return "page not fetched: fetch_pages is off"
+    return "page not fetched: fetch_pages is off for this feed"
 
 
 def _source(entry: Entry, feeds: Mapping[str, Feed]) -> stored_articles.Source:
