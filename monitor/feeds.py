@@ -60,7 +60,8 @@ _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _con
 
 
 def is_remote(url: str) -> bool:
-    return url.startswith(("http://", "https://"))
+    """An http(s) URL (the only links ever fetched or kept as addresses)."""
+    return url[:8].lower().startswith(("http://", "https://"))
 
 
 def load_feeds(path: str | Path) -> list[Feed]:

@@ -306,8 +306,9 @@ def ingest_entries(
 
 
 def _entry_url(entry: Entry) -> str:
-    """The canonical URL an entry stands for; entries without a link are keyed by feed and id."""
-    if entry.link:
+    """The canonical URL an entry stands for. Entries without an http(s) link are keyed by
+    feed and id: a javascript: or file: link is never stored as an address to follow."""
+    if is_remote(entry.link):
         return canonical_url(entry.link)
     if is_remote(entry.guid):
         return canonical_url(entry.guid)
@@ -351,7 +352,7 @@ def _no_page_reason(entry: Entry, settings: Settings) -> str:
 def _source(entry: Entry, feeds: Mapping[str, Feed]) -> stored_articles.Source:
     feed = feeds.get(entry.feed_url)
     return stored_articles.Source(
-        url=entry.link or _entry_url(entry),
+        url=entry.link if is_remote(entry.link) else _entry_url(entry),
         feed_url=entry.feed_url,
         source_name=feed.name if feed else "",
         title=entry.title,

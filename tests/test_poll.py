@@ -382,6 +382,9 @@ def test_links_to_private_addresses_and_files_are_not_fetched(
     assert set(texts) == {"Summary of the private link.", "Summary of the file link."}
     assert all("not fetched" in reason for reason in texts.values())
     assert "root:" not in "".join(texts)
+    stored_urls = [r["url"] for r in db.query("SELECT url FROM article_sources")]
+    stored_urls += [r["url"] for r in db.query("SELECT url FROM articles")]
+    assert not any(url.startswith("file:") for url in stored_urls)
 
 
 def test_same_story_via_two_urls_is_stored_once_with_its_sources(
