@@ -349,6 +349,8 @@ def test_entry_pages_are_fetched_decoded_and_extracted(
     assert rows["missing.html"]["text"] == "The feed's own summary stays."
     assert "404" in rows["missing.html"]["extract_error"]
     assert stored_articles.search(db, "父爱如山")[0]["url"].endswith("/gbk.html")
+    # Two-character words are below the trigram index and found by a scan instead.
+    assert [r["url"].rsplit("/", 1)[1] for r in stored_articles.search(db, "巴黎")] == ["big5.html"]
 
 
 def test_links_to_private_addresses_and_files_are_not_fetched(
