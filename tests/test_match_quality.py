@@ -103,3 +103,26 @@ def test_pinning_refuses_to_lower_a_floor_without_permission(tmp_path, monkeypat
     assert not (tmp_path / "floors.json").exists()
     assert bench.update(worse, pinned, "x", allow=True) == 0
     assert json.loads((tmp_path / "floors.json").read_text())["floors"]["f1"] == 0.5
+
+
+def test_folds_are_fixed_by_the_id_and_cover_every_item():
+    ids = [f"source:{n}" for n in range(200)]
+    folds = [evaluate.fold_of(item_id, 5) for item_id in ids]
+    assert folds == [evaluate.fold_of(item_id, 5) for item_id in reversed(ids)][::-1]
+    assert set(folds) == {0, 1, 2, 3, 4}
+    assert evaluate.fold_of("source:1", 2) == int(hashlib.sha1(b"source:1").hexdigest(), 16) % 2
+
+
+def test_scores_by_fold_split_the_items_without_overlap():
+    items = [
+        evaluate.Item(f"x:{n}", evaluate.item_from({}).article, frozenset({"a"} if n % 3 else ()))
+        for n in range(30)
+    ]
+    guesses = [["a"] for _ in items]
+    by_fold = evaluate.scores_by_fold(items, guesses, 3)
+    assert sum(figures["items"] for figures in by_fold) == 30
+    # every guess is "a": a fold's precision is its share of follow-ups
+    for fold, figures in enumerate(by_fold):
+        chosen = [i for i in items if evaluate.fold_of(i.id, 3) == fold]
+        share = sum(1 for i in chosen if i.labels) / len(chosen)
+        assert figures["precision"] == round(share, 4)
