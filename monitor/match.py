@@ -59,6 +59,16 @@ TITLE_ANCHOR_WEIGHT = 0.8
 NORM_TOP = 3
 NORM_SCALE = 1.2
 SHORT_PASSAGE = 60
+# Market wraps and headline lists are not developments (the relevance guideline), whatever
+# they name: "美股开盘：三大指数…英伟达涨1.4%", "午评：…", "氪星晚报｜a；b；c". Matched on the
+# folded title, so traditional-script wraps (美股開盤) are caught too.
+_HEADLINE_LIST = re.compile(
+    r"^(?:美股|a股|港股)(?:开盘|收盘|早评|午评|收评)"
+    r"|(?:三大指数|三大股指|沪指|深成指|创业板指|恒指|纳指|道指)"
+    r".{0,10}(?:开盘|收盘|收市|午间|低开|高开|休盘|半日|收涨|收跌)"
+    r"|^(?:午评|早评|收评)[:：]"
+    r"|(?:晚报|早报)[｜|]"
+)
 
 
 def fold(text: str) -> str:
@@ -73,6 +83,11 @@ def alias_keys(alias: str) -> set[str]:
     base = _SPACES.sub(" ", unicodedata.normalize("NFKC", alias).casefold()).strip()
     keys = {fold(alias), _T2S.convert(base), base}
     return {k for k in keys if _searchable(k)}
+
+
+def is_headline_list(title: str) -> bool:
+    """A market wrap or a list of the day's headlines, by its title."""
+    return bool(_HEADLINE_LIST.search(fold(title)))
 
 
 def _searchable(key: str) -> bool:
@@ -159,6 +174,8 @@ class Matcher:
 
     def match(self, article: Article) -> list[Match]:
         """The baselines this article follows up, best first."""
+        if is_headline_list(article.title):
+            return []
         matches = []
         published = _local_date(article.published)
         for wi, hits in self.found(article).items():

@@ -130,3 +130,21 @@ def test_central_names_only_deep_in_the_text_are_a_passing_mention():
     assert lenient.match(buried) == []
     led = article("Trade ministers meet in Geneva", "H20 export controls came up. " + body)
     assert [m.baseline_id for m in lenient.match(led)] == ["chips"]
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "美股开盘：三大指数集体低开，英伟达H20受出口管制",
+        "美股開盤／三大指數低開，輝達H20受出口管制",
+        "午评：沪指半日跌1.6% 英伟达H20出口管制概念股走低",
+        "氪星晚报｜英伟达H20受出口管制；另一条新闻",
+    ],
+)
+def test_a_market_wrap_or_headline_list_is_not_a_follow_up(matcher: Matcher, title: str):
+    assert matcher.match(article(title, "英伟达的H20芯片受出口管制。")) == []
+
+
+def test_a_listing_debut_is_not_taken_for_a_market_wrap(matcher: Matcher):
+    found = matcher.match(article("英伟达H20受出口管制，中国GPU厂商港股上市首日高开"))
+    assert [m.baseline_id for m in found] == ["chips"]
