@@ -59,6 +59,9 @@ TITLE_ANCHOR_WEIGHT = 0.8
 NORM_TOP = 3
 NORM_SCALE = 1.2
 SHORT_PASSAGE = 60
+# A thread term used as a descriptor ("芯片股", "光刻机巨头ASML", "chip stocks") names a
+# sector or a company, not the thread: it does not count for the topic.
+_DESCRIBES = re.compile(r"\s?(?:巨头|龙头|概念股|股(?![权东])|板块|(?:giants?|stocks|shares)\b)")
 # Market wraps and headline lists are not developments (the relevance guideline), whatever
 # they name: "美股开盘：三大指数…英伟达涨1.4%", "午评：…", "氪星晚报｜a；b；c". Matched on the
 # folded title, so traditional-script wraps (美股開盤) are caught too.
@@ -164,7 +167,10 @@ class Matcher:
             if not _bounded(text, start, end_index + 1, key):
                 continue
             zone = TITLE if start < len(title) else LEAD if start < lead_end else BODY
+            descriptor = bool(_DESCRIBES.match(text, end_index + 1))
             for wi, ei in targets:
+                if descriptor and self._lists[wi].entities[ei].type in THREAD_TYPES:
+                    continue
                 hit = result[wi].get(ei)
                 if hit is None:
                     hit = result[wi][ei] = _Hit(zone)

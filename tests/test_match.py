@@ -148,3 +148,19 @@ def test_a_market_wrap_or_headline_list_is_not_a_follow_up(matcher: Matcher, tit
 def test_a_listing_debut_is_not_taken_for_a_market_wrap(matcher: Matcher):
     found = matcher.match(article("英伟达H20受出口管制，中国GPU厂商港股上市首日高开"))
     assert [m.baseline_id for m in found] == ["chips"]
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "出口管制概念股走高，英伟达、AMD涨超3%",
+        "Export controls stocks rally as Nvidia and AMD rise",
+    ],
+)
+def test_a_thread_term_naming_a_sector_of_stocks_is_not_the_thread(matcher: Matcher, title: str):
+    assert matcher.match(article(title)) == []
+
+
+def test_the_same_names_with_the_thread_itself_match(matcher: Matcher):
+    found = matcher.match(article("出口管制收紧，英伟达、AMD股价走低"))
+    assert [m.baseline_id for m in found] == ["chips"]
