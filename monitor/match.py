@@ -45,9 +45,11 @@ REPEAT_BONUS = 0.1  # per extra occurrence, at most two
 # Entity types that name a thread (what the article is about) rather than an actor.
 THREAD_TYPES = frozenset({"concept", "policy"})
 # An article must hit at least one entity this central to the baseline (its "anchor"), of a
-# type that can carry a story: a person, place or body alone is who or where, not what.
+# type that can carry a story: a person or body alone is who, not what. A place this central
+# is itself a thread (the Gulf states as AI investors); places that are only where a story
+# happens ("China", "Beijing") weigh less than the anchor weight.
 ANCHOR_WEIGHT = 0.6
-ANCHOR_TYPES = frozenset({"concept", "policy", "company", "product", "model"})
+ANCHOR_TYPES = frozenset({"concept", "policy", "company", "product", "model", "place"})
 MIN_ENTITIES = 2
 # Entities weighted below this are context (a country, "AI"): they add to the score but do
 # not count towards MIN_ENTITIES, so "China" next to any keyword is not yet a topic.
