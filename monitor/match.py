@@ -61,6 +61,17 @@ TITLE_ANCHOR_WEIGHT = 0.8
 NORM_TOP = 3
 NORM_SCALE = 1.2
 SHORT_PASSAGE = 60
+# An alias "<amount> data centre" is found when the title or lead holds both the phrase and a
+# money figure of at least a billion ("$10bn", "3570亿美元", "新台币500亿", not "9.84亿元"): the
+# guideline's "large, concrete AI investment figures (data-centre deals...)", where the phrase
+# alone is context and the figure alone is any business news.
+AMOUNT_PREFIX = "<amount> "
+_AMOUNT = re.compile(
+    r"(?:us\$|\$|€|£)\s?\d[\d,.]*\s?-?(?:billion|bn|trillion|tn)\b"
+    r"|\d[\d,.]*\s?(?:billion|trillion)\s(?:dollars|euros|yuan|pounds)\b"
+    r"|(?P<yi>[\d.,一二三四五六七八九十百千两数几]+)\s?(?P<unit>万亿|亿)\s?"
+    r"(?:美元|元|人民币|欧元|日元|新台币|台币)"
+)
 # A thread term used as a descriptor ("芯片股", "光刻机巨头ASML", "chip stocks") names a
 # sector or a company, not the thread: it does not count for the topic.
 _DESCRIBES = re.compile(r"\s?(?:巨头|龙头|概念股|股(?![权东])|板块|(?:giants?|stocks|shares)\b)")
@@ -74,6 +85,21 @@ _HEADLINE_LIST = re.compile(
     r"|^(?:午评|早评|收评)[:：]"
     r"|(?:晚报|早报)[｜|]"
 )
+
+
+def _large_amount(text: str) -> re.Match[str] | None:
+    """The first money figure of at least a billion (ten 亿) in ``text``."""
+    for found in _AMOUNT.finditer(text):
+        number = found.group("yi")
+        if number is None or found.group("unit") == "万亿":
+            return found
+        try:
+            if float(number.replace(",", "")) >= 10:
+                return found
+        except ValueError:
+            if any(ch in number for ch in "十百千"):  # 数十亿, 上百亿
+                return found
+    return None
 
 
 def fold(text: str) -> str:
@@ -117,6 +143,14 @@ def _bounded(text: str, start: int, end: int, key: str) -> bool:
     return True
 
 
+def _find_bounded(text: str, key: str) -> int:
+    """Where ``key`` first occurs in ``text`` on word boundaries, or -1."""
+    start = text.find(key)
+    while start >= 0 and not _bounded(text, start, start + len(key), key):
+        start = text.find(key, start + 1)
+    return start
+
+
 @dataclass
 class _Hit:
     zone: int
@@ -143,11 +177,17 @@ class Matcher:
         self.threshold = threshold
         self._lists = tuple(_index(w) for w in watchlists)
         refs: dict[str, set[tuple[int, int]]] = defaultdict(set)
+        with_amount: dict[str, set[tuple[int, int]]] = defaultdict(set)
         for wi, indexed in enumerate(self._lists):
             for ei, entity in enumerate(indexed.entities):
                 for alias in entity.all_aliases():
+                    if alias.startswith(AMOUNT_PREFIX):
+                        for key in alias_keys(alias[len(AMOUNT_PREFIX) :]):
+                            with_amount[key].add((wi, ei))
+                        continue
                     for key in alias_keys(alias):
                         refs[key].add((wi, ei))
+        self._with_amount = {key: tuple(sorted(t)) for key, t in with_amount.items()}
         self._automaton = ahocorasick.Automaton()
         for key, targets in refs.items():
             self._automaton.add_word(key, (key, tuple(sorted(targets))))
@@ -162,9 +202,7 @@ class Matcher:
         text = f"{title}\n{body}"
         lead_end = len(title) + 1 + LEAD_CHARS
         result: dict[int, dict[int, _Hit]] = defaultdict(dict)
-        if self._empty:
-            return result
-        for end_index, (key, targets) in self._automaton.iter(text):
+        for end_index, (key, targets) in () if self._empty else self._automaton.iter(text):
             start = end_index - len(key) + 1
             if not _bounded(text, start, end_index + 1, key):
                 continue
@@ -178,7 +216,25 @@ class Matcher:
                     hit = result[wi][ei] = _Hit(zone)
                 hit.zone = min(hit.zone, zone)
                 hit.count += 1
+        if self._with_amount:
+            self._find_with_amount(text[:lead_end], len(title), result)
         return result
+
+    def _find_with_amount(
+        self, head: str, title_end: int, result: dict[int, dict[int, _Hit]]
+    ) -> None:
+        """Aliases "<amount> phrase": the phrase and a money figure both in the title or lead."""
+        amount = _large_amount(head)
+        if amount is None:
+            return
+        for key, targets in self._with_amount.items():
+            start = _find_bounded(head, key)
+            if start < 0:
+                continue
+            in_title = start < title_end and amount.start() < title_end
+            for wi, ei in targets:
+                if ei not in result[wi]:
+                    result[wi][ei] = _Hit(TITLE if in_title else LEAD, 1)
 
     def match(self, article: Article) -> list[Match]:
         """The baselines this article follows up, best first."""

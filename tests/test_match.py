@@ -164,3 +164,49 @@ def test_a_thread_term_naming_a_sector_of_stocks_is_not_the_thread(matcher: Matc
 def test_the_same_names_with_the_thread_itself_match(matcher: Matcher):
     found = matcher.match(article("出口管制收紧，英伟达、AMD股价走低"))
     assert [m.baseline_id for m in found] == ["chips"]
+
+
+def investment_watchlist() -> Watchlist:
+    baseline = Baseline("capex", "AI投资", "zh-Hans", dt.date(2025, 1, 1), "baselines/capex.txt")
+    entities = (
+        entity(
+            "AI capex",
+            "concept",
+            0.75,
+            1,
+            en="<amount> data centre|AI capex",
+            zh_Hans="<amount> 数据中心",
+        ),
+        entity("OpenAI", "company", 0.4, 1, en="OpenAI"),
+        entity("Oracle", "company", 0.4, 1, en="Oracle", zh_Hans="甲骨文"),
+    )
+    return Watchlist(baseline, entities, ("AI投资的规模。",))
+
+
+@pytest.mark.parametrize(
+    ("title", "lead"),
+    [
+        ("Oracle data centre setback", "A backer pulls out of the $10bn project for OpenAI"),
+        ("甲骨文为OpenAI建设数据中心", "项目总投资达3000亿美元"),
+    ],
+)
+def test_a_billion_figure_next_to_the_phrase_counts_as_the_thread(title: str, lead: str):
+    found = Matcher([investment_watchlist()]).match(article(title, lead))
+    assert [m.baseline_id for m in found] == ["capex"]
+    assert found[0].entities[0] == "AI capex"
+
+
+@pytest.mark.parametrize(
+    ("title", "lead"),
+    [
+        ("Oracle data centre setback", "A backer pulls out of the project for OpenAI"),
+        ("甲骨文为OpenAI建设数据中心", "拟募资不超9.84亿元"),
+        ("OpenAI and Oracle raise $10bn", "The money goes to research"),
+    ],
+)
+def test_the_phrase_without_a_billion_figure_or_the_figure_alone_is_not_the_thread(
+    title: str, lead: str
+):
+    matcher = Matcher([investment_watchlist()])
+    assert matcher.match(article(title, lead)) == []
+    assert "<amount> data centre" not in {fold(k) for k in matcher._automaton.keys()}
