@@ -11,17 +11,15 @@ the sources' own formats (ISO 8601, RFC 822, a bare date).
 
 from __future__ import annotations
 
-import datetime as dt
-import email.utils
 import hashlib
 import json
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from monitor.errors import MonitorError
+from monitor.feeds import parse_date
 from monitor.match import Matcher
 from monitor.models import Article, Watchlist
 
@@ -38,40 +36,13 @@ class Item:
     labels: frozenset[str]
 
 
-_BARE_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-
-
-def parse_date(value: str | None) -> dt.datetime | None:
-    """ISO 8601 (with Z, fractions or an offset), RFC 822, or a bare date; None if unreadable.
-
-    A value without a zone is taken as UTC; a bare date as midnight UTC that day.
-    """
-    if not value or not value.strip():
-        return None
-    text = value.strip()
-    parsed: dt.datetime | None = None
-    if _BARE_DATE.match(text):
-        parsed = dt.datetime.fromisoformat(text)
-    else:
-        try:
-            parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
-        except ValueError:
-            try:
-                parsed = email.utils.parsedate_to_datetime(text)
-            except (TypeError, ValueError, IndexError):
-                return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=dt.UTC)
-    return parsed
-
-
 def item_from(record: dict[str, Any]) -> Item:
     article = Article(
         url=str(record.get("url") or ""),
         title=str(record.get("title") or ""),
         text=str(record.get("text") or ""),
         language=str(record.get("language") or ""),
-        published=parse_date(record.get("published")),
+        published=parse_date(str(record.get("published") or "")),
     )
     labels = frozenset(str(label) for label in record.get("labels") or ())
     return Item(str(record.get("id") or ""), article, labels)

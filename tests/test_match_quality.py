@@ -3,6 +3,7 @@ benchmarks/floors.json (see benchmarks/match_quality.py to measure and re-pin)."
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import importlib.util
 import json
@@ -58,12 +59,14 @@ def test_every_item_was_evaluated(result: dict):
 def test_published_dates_in_every_source_format_are_read(raw: str, expected: str):
     parsed = evaluate.parse_date(raw)
     assert parsed is not None
-    assert parsed.isoformat() == expected
+    assert parsed == dt.datetime.fromisoformat(expected)
+    assert parsed.utcoffset() == dt.timedelta(0)
 
 
 @pytest.mark.parametrize("raw", ["", "soon", None])
 def test_unreadable_date_leaves_the_item_undated(raw):
-    assert evaluate.parse_date(raw) is None
+    item = evaluate.item_from({"id": "x", "title": "t", "text": "", "published": raw, "labels": []})
+    assert item.article.published is None
 
 
 def test_item_and_pair_scores_count_baselines_separately():
