@@ -1,0 +1,92 @@
+"""The only orchestrator: it does the I/O around the pure stages and decides nothing itself.
+
+    ingest     poll_due_feeds(now): due feeds -> fetch -> parse -> fetch pages -> extract ->
+               dedupe -> match -> store; one feed's failure is recorded, not raised
+    deliver    send_pending_digests(now), send_alerts(now): build -> outbox -> SMTP -> mark sent;
+               write_outputs(now): RSS/Atom and the digest and baseline pages
+    backfill   backfill(start, end): the same steps with a past `now`
+    baselines  derive, check and add baselines and their watchlists
+
+Callers use ``monitor.pipeline.<name>``; the modules import each other only downwards
+(baselines <- ingest <- deliver <- backfill).
+"""
+
+from __future__ import annotations
+
+from monitor.pipeline.backfill import (
+    BackfillProgress,
+    BackfillReport,
+    BackfillSource,
+    backfill,
+    backfill_digests,
+    backfill_entries,
+)
+from monitor.pipeline.baselines import (
+    DeriveReport,
+    WatchlistCheck,
+    add_baseline,
+    check_all_watchlists,
+    derive_watchlists,
+    ensure_watchlists,
+)
+from monitor.pipeline.deliver import (
+    build_daily_digest,
+    deliver_pending,
+    digest_for_day,
+    make_server,
+    record_digest,
+    run_digest,
+    send_alerts,
+    send_pending_digests,
+    write_digest_page,
+    write_outputs,
+)
+from monitor.pipeline.ingest import (
+    build_matcher,
+    chunks,
+    export_opml,
+    follow_ups_stored,
+    import_opml,
+    ingest_entries,
+    open_database,
+    poll_due_feeds,
+    poll_once,
+    search_articles,
+    store_entry,
+)
+
+__all__ = [
+    "BackfillProgress",
+    "BackfillReport",
+    "BackfillSource",
+    "DeriveReport",
+    "WatchlistCheck",
+    "add_baseline",
+    "backfill",
+    "backfill_digests",
+    "backfill_entries",
+    "build_daily_digest",
+    "build_matcher",
+    "check_all_watchlists",
+    "chunks",
+    "deliver_pending",
+    "derive_watchlists",
+    "digest_for_day",
+    "ensure_watchlists",
+    "export_opml",
+    "follow_ups_stored",
+    "import_opml",
+    "ingest_entries",
+    "make_server",
+    "open_database",
+    "poll_due_feeds",
+    "poll_once",
+    "record_digest",
+    "run_digest",
+    "search_articles",
+    "send_alerts",
+    "send_pending_digests",
+    "store_entry",
+    "write_digest_page",
+    "write_outputs",
+]

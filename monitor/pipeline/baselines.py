@@ -1,0 +1,194 @@
+"""Watchlists: derive them from the baselines, check them, add a baseline."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+
+from monitor.config import Settings
+from monitor.derive import derive, merge, slug, text_from_markdown, text_from_plain
+from monitor.errors import (
+    FetchError,
+    WatchlistError,
+)
+from monitor.extract import Extractor, detect_language
+from monitor.fetch import FetchRequest, decode_page, fetch_one
+from monitor.models import (
+    AliasData,
+    Article,
+    Baseline,
+    Watchlist,
+    split_paragraphs,
+)
+from monitor.watchlist import (
+    append_baseline_entry,
+    check_watchlists,
+    load_aliases,
+    load_baseline_index,
+    load_watchlist,
+    other_yaml_files,
+    write_watchlist,
+)
+
+# --- watchlists: derive, check, add a baseline ----------------------------------------
+
+DERIVED_DIR = ".derived"  # what derivation last wrote, per baseline: the base of the merge
+WATCHLIST_HEADER = (
+    "Watchlist of one baseline article, written by `monitor watchlist derive`.",
+    "Edit freely: a re-derive keeps your changes (see watchlists/README.md).",
+)
+
+
+@dataclass(frozen=True)
+class DeriveReport:
+    baseline_id: str
+    path: Path
+    entities: int
+    unreviewed: tuple[str, ...]  # names the curated alias data does not know
+    merged: bool  # True when an existing (possibly hand-edited) file was merged into
+
+
+@dataclass(frozen=True)
+class WatchlistCheck:
+    watchlists: tuple[Watchlist, ...]
+    problems: tuple[str, ...]  # "file:line: field: problem"
+    not_watchlists: tuple[str, ...]  # other YAML files in the directory (feed lists)
+    missing: tuple[str, ...]  # baselines in index.yaml without a watchlist yet
+
+
+def derive_watchlists(
+    settings: Settings, baseline_id: str | None = None, *, only_missing: bool = False
+) -> list[DeriveReport]:
+    """Derive (or re-derive, merging hand edits) the watchlist of each baseline in index.yaml."""
+    directory = Path(settings.watchlists_dir)
+    baselines = load_baseline_index(directory / "baselines" / "index.yaml")
+    if baseline_id is not None:
+        baselines = [b for b in baselines if b.id == baseline_id]
+        if not baselines:
+            raise WatchlistError(
+                f"no baseline {baseline_id!r} in {directory / 'baselines' / 'index.yaml'}",
+                hint="`monitor baseline add PATH_OR_URL` adds one",
+            )
+    if only_missing:
+        baselines = [b for b in baselines if not (directory / f"{b.id}.yaml").exists()]
+    if not baselines:
+        return []
+    aliases = load_aliases(directory / "aliases.yaml")
+    return [_derive_one(directory, baseline, aliases) for baseline in baselines]
+
+
+def ensure_watchlists(settings: Settings) -> list[DeriveReport]:
+    """Derive the watchlist of every baseline that has none yet; others are left alone."""
+    return derive_watchlists(settings, only_missing=True)
+
+
+def _derive_one(directory: Path, baseline: Baseline, aliases: AliasData) -> DeriveReport:
+    text_path = directory / baseline.path
+    try:
+        text = text_path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise WatchlistError(f"cannot read baseline {baseline.id}: {text_path}: {exc}") from exc
+    fresh = derive(baseline, text, aliases)
+    path = directory / f"{baseline.id}.yaml"
+    snapshot = directory / DERIVED_DIR / f"{baseline.id}.yaml"
+    current = load_watchlist(path, base_dir=directory) if path.exists() else None
+    previous = None
+    if current is not None and snapshot.exists():
+        try:
+            previous = load_watchlist(snapshot, base_dir=directory)
+        except WatchlistError:
+            previous = None  # a damaged memory only makes the merge more conservative
+    merged = merge(current, previous, fresh)
+    write_watchlist(path, merged, WATCHLIST_HEADER)
+    snapshot.parent.mkdir(exist_ok=True)
+    write_watchlist(
+        snapshot, fresh, ("What derivation last produced; the base of the next merge.",)
+    )
+    return DeriveReport(
+        baseline_id=baseline.id,
+        path=path,
+        entities=len(merged.entities),
+        unreviewed=tuple(e.name for e in merged.entities if not e.reviewed),
+        merged=current is not None,
+    )
+
+
+def check_all_watchlists(settings: Settings) -> WatchlistCheck:
+    """Validate every watchlist (and the alias and index files) without stopping at the first
+    problem."""
+    directory = Path(settings.watchlists_dir)
+    problems: list[str] = []
+    for check in (
+        lambda: load_aliases(directory / "aliases.yaml"),
+        lambda: load_baseline_index(directory / "baselines" / "index.yaml"),
+    ):
+        try:
+            check()
+        except WatchlistError as exc:
+            problems.append(str(exc))
+    good, bad = check_watchlists(directory)
+    problems.extend(bad)
+    try:
+        listed = load_baseline_index(directory / "baselines" / "index.yaml")
+    except WatchlistError:
+        listed = []
+    missing = tuple(b.id for b in listed if not (directory / f"{b.id}.yaml").exists())
+    return WatchlistCheck(
+        watchlists=tuple(good),
+        problems=tuple(problems),
+        not_watchlists=tuple(str(p) for p in other_yaml_files(directory)),
+        missing=missing,
+    )
+
+
+def add_baseline(settings: Settings, source: str, baseline_id: str | None = None) -> DeriveReport:
+    """Copy a user's article (a local txt / md / html file, or a URL) into the baselines, list it
+    in index.yaml and derive its watchlist."""
+    directory = Path(settings.watchlists_dir)
+    index_path = directory / "baselines" / "index.yaml"
+    article = _baseline_article(source, settings)
+    if len(article.text.strip()) < 20:
+        raise WatchlistError(f"no article text found in {source}", hint="try a txt or md copy")
+    is_url = source.startswith(("http://", "https://"))
+    fallback = source.rstrip("/").rsplit("/", 1)[-1] if is_url else Path(source).stem
+    new_id = baseline_id or slug(article.title, fallback="") or slug(fallback)
+    taken = {b.id for b in load_baseline_index(index_path)}
+    if new_id in taken:
+        raise WatchlistError(
+            f"baseline id {new_id!r} is already in {index_path}",
+            hint="choose another with --id",
+        )
+    file_name = f"{new_id}.{article.language}.txt"
+    (directory / "baselines").mkdir(parents=True, exist_ok=True)
+    text = article.text.rstrip("\n") + "\n"
+    (directory / "baselines" / file_name).write_text(text, encoding="utf-8")
+    entry = {"id": new_id, "file": file_name, "language": article.language, "title": article.title}
+    if article.published:
+        entry["published"] = article.published.date().isoformat()
+    if article.author:
+        entry["author"] = article.author
+    if is_url:
+        entry["source_url"] = source
+    append_baseline_entry(index_path, entry)
+    return derive_watchlists(settings, new_id)[0]
+
+
+def _baseline_article(source: str, settings: Settings) -> Article:
+    """A local file or a URL read the way feeds and pages are (fetch decodes any charset):
+    Markdown and plain text as they are, HTML through the article extractor."""
+    try:
+        fetched = fetch_one(FetchRequest(source, trusted=True), settings)
+    except FetchError as exc:
+        raise WatchlistError(f"cannot read {source}: {exc}", hint="check the path or URL") from exc
+    kind = fetched.headers.get("content-type", "").lower()
+    content = fetched.text if fetched.text is not None else decode_page(fetched.body, kind)[0]
+    if "markdown" in kind or fetched.url.lower().endswith((".md", ".markdown")):
+        title, text = text_from_markdown(content)
+    elif kind.startswith("text/plain"):
+        title, text = text_from_plain(content)
+    else:
+        page = Extractor(settings).extract(dataclasses.replace(fetched, text=content))
+        title, text = page.title, "\n".join(p for p in split_paragraphs(page.text) if p)
+        return dataclasses.replace(page, url=source, title=title, text=text)
+    return Article(source, title, text, detect_language(text), None)

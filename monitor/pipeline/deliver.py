@@ -1,0 +1,274 @@
+"""Digests, alerts and the RSS/Atom feeds: build -> record pending -> claim -> send -> mark sent."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from http.server import ThreadingHTTPServer
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from sqlite_utils import Database
+
+from monitor import atom, digest, mail, serve
+from monitor.config import Settings
+from monitor.errors import (
+    DeliveryError,
+    MonitorError,
+)
+from monitor.models import (
+    DeliveryReport,
+    Digest,
+    Watchlist,
+)
+from monitor.pipeline.ingest import open_database
+from monitor.watchlist import (
+    load_watchlists,
+)
+from storage import digests as outbox
+from storage.matches import matches_between, recent_matches
+
+# --- digests, alerts and feeds --------------------------------------------------------
+#
+# Order of steps (the outbox): build -> record pending -> claim -> send -> mark sent. A failed
+# send leaves the row pending for the next run; a sent row is never claimed again.
+# Without smtp_host nothing is recorded in the outbox (pages and feeds are still written):
+# the outbox holds mail to deliver, and turning SMTP on later then sends from that day on
+# instead of a backlog of old digests.
+
+DIGEST_CATCHUP_DAYS = 7  # a monitor that was off sends at most this many missed digests
+ALERT_LOOKBACK = dt.timedelta(days=1)  # older follow-ups go to the digest, not an alert
+FEED_ENTRIES = 200
+
+
+def _baselines(settings: Settings) -> list[Watchlist]:
+    """The watchlists, for baseline titles and passage pages; none if they cannot be read
+    (the digest then names baselines by id, and delivery goes on)."""
+    try:
+        return load_watchlists(settings.watchlists_dir)
+    except (MonitorError, OSError):
+        return []
+
+
+def _titles(watchlists: Sequence[Watchlist]) -> dict[str, str]:
+    return {w.baseline.id: w.baseline.title for w in watchlists}
+
+
+def build_daily_digest(
+    db: Database, settings: Settings, day: dt.date, titles: Mapping[str, str] | None = None
+) -> Digest:
+    start, end = digest.day_window(day, settings.timezone)
+    return digest.daily_digest(
+        matches_between(db, start, end),
+        day,
+        timezone=settings.timezone,
+        base_url=settings.base_url,
+        baseline_titles=titles if titles is not None else _titles(_baselines(settings)),
+    )
+
+
+def write_digest_page(settings: Settings, built: Digest, directory: Path | None = None) -> Path:
+    """The digest as an HTML page (same content as the email) under <outputs>/digests/."""
+    path = (directory or settings.outputs / "digests") / f"{built.kind}-{built.key}.html"
+    atom.write_atomic(path, digest.render_html(built))
+    return path
+
+
+def record_digest(
+    db: Database,
+    settings: Settings,
+    built: Digest,
+    now: dt.datetime,
+    alerted: Sequence[tuple[int, str]] = (),
+) -> int | None:
+    """Put a built digest in the outbox as pending (skipped: an empty day not to be sent).
+    None if this kind and key is already there."""
+    skip = built.kind == "daily" and built.empty and settings.digest_skip_empty
+    return outbox.create_pending(
+        db,
+        kind=built.kind,
+        key=built.key,
+        subject=digest.subject(built),
+        html=digest.render_html(built),
+        text=digest.render_text(built),
+        recipients=settings.mail_to,
+        message_id=mail.message_id_for(built.kind, built.key, settings.list_id),
+        now=now,
+        alerted=alerted,
+        status=outbox.SKIPPED if skip else outbox.PENDING,
+    )
+
+
+def deliver_pending(
+    db: Database, settings: Settings, now: dt.datetime, kind: str | None = None
+) -> tuple[list[str], list[tuple[str, str]]]:
+    """Send every unsent digest this run can claim; (sent keys, [(key, error)])."""
+    sent: list[str] = []
+    failed: list[tuple[str, str]] = []
+    if not settings.smtp_host:
+        return sent, failed
+    for row in outbox.unsent(db, kind):
+        if not outbox.claim(db, row["id"], now):
+            continue  # another run holds it, or it was sent meanwhile
+        message = mail.build_message(
+            subject=row["subject"],
+            text=row["text"],
+            html=row["html"],
+            sender=settings.mail_from,
+            recipients=row["recipients"] or settings.mail_to,
+            message_id=row["message_id"],
+            date=now,
+            list_id=settings.list_id,
+            list_unsubscribe=settings.list_unsubscribe,
+        )
+        try:
+            mail.send(message, settings)
+        except DeliveryError as exc:
+            outbox.mark_failed(db, row["id"], str(exc))
+            failed.append((row["key"], str(exc)))
+            break  # the server is down or refusing: the rest waits for the next run too
+        outbox.mark_sent(db, row["id"], row["message_id"], now)
+        sent.append(row["key"])
+    return sent, failed
+
+
+def send_pending_digests(db: Database, settings: Settings, now: dt.datetime) -> DeliveryReport:
+    """Build the daily digests that are due (digest_time of the next local day has passed)
+    and not yet recorded, write their pages, record them, then send everything unsent."""
+    watchlists = _baselines(settings)
+    titles = _titles(watchlists)
+    recorded = outbox.keys(db, "daily")
+    last = max((dt.date.fromisoformat(k) for k in recorded), default=None)
+    built: list[str] = []
+    skipped: list[str] = []
+    written: list[str] = []
+    for day in digest.days_due(
+        now, settings.timezone, settings.digest_time, last, DIGEST_CATCHUP_DAYS
+    ):
+        daily = build_daily_digest(db, settings, day, titles)
+        written.append(str(write_digest_page(settings, daily)))
+        if not settings.smtp_host:
+            continue
+        if record_digest(db, settings, daily, now) is not None:
+            (skipped if daily.empty and settings.digest_skip_empty else built).append(daily.key)
+    sent, failed = deliver_pending(db, settings, now, "daily")
+    return DeliveryReport(
+        built=tuple(built),
+        sent=tuple(sent),
+        failed=tuple(failed),
+        skipped=tuple(skipped),
+        written=tuple(written),
+    )
+
+
+def send_alerts(db: Database, settings: Settings, now: dt.datetime) -> DeliveryReport:
+    """Follow-ups scoring at least alert_threshold and not alerted yet, in one message per
+    call (one poll cycle); each follow-up is recorded as alerted with its message, so it is
+    in exactly one alert."""
+    if not settings.smtp_host:
+        return DeliveryReport()
+    rows = outbox.unalerted_matches(db, settings.alert_threshold, now - ALERT_LOOKBACK)
+    built: list[str] = []
+    if rows:
+        pairs = [(int(r["article_id"]), str(r["baseline_id"])) for r in rows]
+        key = f"{now.astimezone(dt.UTC):%Y-%m-%dT%H:%M:%SZ}-{pairs[0][0]}-{len(pairs)}"
+        alert = digest.alert_digest(
+            rows,
+            key,
+            now,
+            timezone=settings.timezone,
+            base_url=settings.base_url,
+            baseline_titles=_titles(_baselines(settings)),
+        )
+        if record_digest(db, settings, alert, now, alerted=pairs) is not None:
+            built.append(key)
+    sent, failed = deliver_pending(db, settings, now, "alert")
+    return DeliveryReport(built=tuple(built), sent=tuple(sent), failed=tuple(failed))
+
+
+def write_outputs(db: Database, settings: Settings, now: dt.datetime) -> list[Path]:
+    """RSS and Atom feeds of recent follow-ups, the latest completed day's digest page
+    (digest.html) and one page per baseline (the targets of passage links), all written
+    atomically into settings.outputs. Returns the files whose content changed."""
+    out = settings.outputs
+    watchlists = _baselines(settings)
+    titles = _titles(watchlists)
+    items = digest.items_from_rows(recent_matches(db, FEED_ENTRIES), settings.base_url)
+    feed = atom.build_feed(items, base_url=settings.base_url, now=now, baseline_titles=titles)
+    pages: dict[Path, bytes | str] = {
+        out / "feed.xml": atom.render_rss(feed),
+        out / "atom.xml": atom.render_atom(feed),
+    }
+    yesterday = now.astimezone(ZoneInfo(settings.timezone)).date() - dt.timedelta(days=1)
+    latest = build_daily_digest(db, settings, yesterday, titles)
+    pages[out / "digest.html"] = digest.render_html(latest)
+    pages[out / "digests" / f"daily-{latest.key}.html"] = digest.render_html(latest)
+    for watchlist in watchlists:
+        baseline = watchlist.baseline
+        pages[out / "baselines" / f"{baseline.id}.html"] = digest.render_baseline_page(
+            baseline.id, baseline.title, watchlist.paragraphs, baseline.source_url
+        )
+    return [path for path, data in pages.items() if atom.write_atomic(path, data)]
+
+
+def digest_for_day(
+    db: Database,
+    settings: Settings,
+    day: dt.date,
+    now: dt.datetime,
+    *,
+    send: bool = False,
+    out: Path | None = None,
+) -> tuple[Path, DeliveryReport]:
+    """`monitor digest`: build one day's digest and write its page; with ``send``, record it
+    in the outbox (once per day) and deliver it unless it was sent already."""
+    built = build_daily_digest(db, settings, day)
+    page = write_digest_page(settings, built, out)
+    if out is not None:
+        atom.write_atomic(out / f"{built.kind}-{built.key}.txt", digest.render_text(built))
+    if not send:
+        return page, DeliveryReport(written=(str(page),))
+    if not settings.smtp_host:
+        raise DeliveryError(
+            "cannot send: smtp_host is not set", hint="set smtp_host (and mail_to) to send mail"
+        )
+    created = record_digest(db, settings, built, now) is not None
+    sent, failed = deliver_pending(db, settings, now, "daily")
+    row = outbox.get(db, built.kind, built.key)
+    skipped = row is not None and row["status"] == outbox.SKIPPED
+    return page, DeliveryReport(
+        built=(built.key,) if created else (),
+        sent=tuple(sent),
+        failed=tuple(failed),
+        skipped=(built.key,) if skipped else (),
+        written=(str(page),),
+    )
+
+
+def make_server(settings: Settings, port: int | None = None) -> ThreadingHTTPServer:
+    """`monitor serve`: the outputs directory over HTTP with ETag/Last-Modified and 304s."""
+    return serve.make_server(
+        settings.outputs, settings.serve_host, settings.serve_port if port is None else port
+    )
+
+
+def run_digest(
+    settings: Settings,
+    now: dt.datetime,
+    day: dt.date | None = None,
+    *,
+    send: bool = False,
+    out: str | Path | None = None,
+) -> tuple[dt.date, Path, DeliveryReport]:
+    """`monitor digest`: one day's digest (default: yesterday, local time), written and
+    optionally sent; the feeds and pages in the outputs directory are refreshed too."""
+    if day is None:
+        day = now.astimezone(ZoneInfo(settings.timezone)).date() - dt.timedelta(days=1)
+    db = open_database(settings)
+    try:
+        directory = Path(out) if out else None
+        page, report = digest_for_day(db, settings, day, now, send=send, out=directory)
+        write_outputs(db, settings, now)
+    finally:
+        db.close()
+    return day, page, report
