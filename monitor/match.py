@@ -69,12 +69,15 @@ AMOUNT_PREFIX = "<amount> "
 _AMOUNT = re.compile(
     r"(?:us\$|\$|€|£)\s?\d[\d,.]*\s?-?(?:billion|bn|trillion|tn)\b"
     r"|\d[\d,.]*\s?(?:billion|trillion)\s(?:dollars|euros|yuan|pounds)\b"
-    r"|(?P<yi>[\d.,一二三四五六七八九十百千两数几]+)\s?(?P<unit>万亿|亿)\s?"
+    r"|(?P<yi>[\d.,一二三四五六七八九十百千两数几]+)[多余]?\s?(?P<unit>万亿|亿)\s?"
     r"(?:美元|元|人民币|欧元|日元|新台币|台币)"
 )
 # A thread term used as a descriptor ("芯片股", "光刻机巨头ASML", "chip stocks") names a
 # sector or a company, not the thread: it does not count for the topic.
 _DESCRIBES = re.compile(r"\s?(?:巨头|龙头|概念股|股(?![权东])|板块|(?:giants?|stocks|shares)\b)")
+# A Chinese alias whose last character opens a longer, different word is not that alias:
+# 芯片战 (chip war) is not in 芯片战略 (chip strategy) nor 芯片战术.
+_LONGER_WORD = {"战": "略术"}
 # Market wraps and headline lists are not developments (the relevance guideline), whatever
 # they name: "美股开盘：三大指数…英伟达涨1.4%", "午评：…", "氪星晚报｜a；b；c". Matched on the
 # folded title, so traditional-script wraps (美股開盤) are caught too.
@@ -143,6 +146,12 @@ def _bounded(text: str, start: int, end: int, key: str) -> bool:
     return True
 
 
+def _inside_word(text: str, last: int, key: str) -> bool:
+    """Does the alias ending at ``last`` run on into a longer word (芯片战|略)?"""
+    after = text[last + 1 : last + 2]
+    return bool(after) and after in _LONGER_WORD.get(key[-1], "")
+
+
 def _find_bounded(text: str, key: str) -> int:
     """Where ``key`` first occurs in ``text`` on word boundaries, or -1."""
     start = text.find(key)
@@ -204,7 +213,7 @@ class Matcher:
         result: dict[int, dict[int, _Hit]] = defaultdict(dict)
         for end_index, (key, targets) in () if self._empty else self._automaton.iter(text):
             start = end_index - len(key) + 1
-            if not _bounded(text, start, end_index + 1, key):
+            if not _bounded(text, start, end_index + 1, key) or _inside_word(text, end_index, key):
                 continue
             zone = TITLE if start < len(title) else LEAD if start < lead_end else BODY
             descriptor = bool(_DESCRIBES.match(text, end_index + 1))

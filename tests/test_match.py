@@ -188,6 +188,7 @@ def investment_watchlist() -> Watchlist:
     [
         ("Oracle data centre setback", "A backer pulls out of the $10bn project for OpenAI"),
         ("甲骨文为OpenAI建设数据中心", "项目总投资达3000亿美元"),
+        ("甲骨文为OpenAI建设数据中心", "项目总投资280多亿美元"),
     ],
 )
 def test_a_billion_figure_next_to_the_phrase_counts_as_the_thread(title: str, lead: str):
@@ -210,3 +211,11 @@ def test_the_phrase_without_a_billion_figure_or_the_figure_alone_is_not_the_thre
     matcher = Matcher([investment_watchlist()])
     assert matcher.match(article(title, lead)) == []
     assert "<amount> data centre" not in {fold(k) for k in matcher._automaton.keys()}
+
+
+def test_an_alias_opening_a_longer_word_is_not_found():
+    chip_war = entity("chip war", "concept", 0.8, 1, zh_Hans="芯片战")
+    baseline = Baseline("war", "芯片战", "zh-Hans", dt.date(2025, 1, 1), "baselines/war.txt")
+    matcher = Matcher([Watchlist(baseline, (chip_war,), ("芯片战。",))])
+    assert matcher.found(article("英伟达的芯片战略")) == {}
+    assert matcher.found(article("中美芯片战升级"))[0]
