@@ -72,6 +72,12 @@ _AMOUNT = re.compile(
     r"|(?P<yi>[\d.,一二三四五六七八九十百千两数几]+)[多余]?\s?(?P<unit>万亿|亿)\s?"
     r"(?:美元|元|人民币|欧元|日元|新台币|台币)"
 )
+# An alias "<all> export|exports + chip|chips|芯片 + China|中国" is found when the title or lead
+# holds a word of every group: a thread told in ordinary words spread over a headline ("U.S.
+# pauses exports of chip technology to China") rather than in one fixed phrase. Latin words
+# also match with an inflection (exports, exported, exporting).
+ALL_PREFIX = "<all> "
+_INFLECTIONS = ("s", "es", "d", "ed", "ing")
 # A thread term used as a descriptor ("芯片股", "光刻机巨头ASML", "chip stocks") names a
 # sector or a company, not the thread: it does not count for the topic.
 _DESCRIBES = re.compile(r"\s?(?:巨头|龙头|概念股|股(?![权东])|板块|(?:giants?|stocks|shares)\b)")
@@ -146,6 +152,24 @@ def _bounded(text: str, start: int, end: int, key: str) -> bool:
     return True
 
 
+def _inflected(text: str, start: int, end: int, key: str) -> bool:
+    """Word boundaries for a group word of an "<all>" alias: a Latin word may be inflected."""
+    if _is_word_char(key[0]) and start > 0 and _is_word_char(text[start - 1]):
+        return False
+    if not _is_word_char(key[-1]) or end >= len(text) or not _is_word_char(text[end]):
+        return True
+    stop = end
+    while stop < len(text) and _is_word_char(text[stop]):
+        stop += 1
+    return text[end:stop] in _INFLECTIONS
+
+
+def parse_all_alias(alias: str) -> tuple[tuple[str, ...], ...]:
+    """The word groups of an alias "<all> a|b + c|d", each group's words stripped."""
+    groups = (part.split("|") for part in alias[len(ALL_PREFIX) :].split(" + "))
+    return tuple(tuple(w.strip() for w in group if w.strip()) for group in groups)
+
+
 def _inside_word(text: str, last: int, key: str) -> bool:
     """Does the alias ending at ``last`` run on into a longer word (芯片战|略)?"""
     after = text[last + 1 : last + 2]
@@ -187,9 +211,15 @@ class Matcher:
         self._lists = tuple(_index(w) for w in watchlists)
         refs: dict[str, set[tuple[int, int]]] = defaultdict(set)
         with_amount: dict[str, set[tuple[int, int]]] = defaultdict(set)
+        # "<all>" aliases: each distinct group list once, with the entities it names; its
+        # words go into the same automaton, tagged (alias index, group index).
+        all_aliases: dict[tuple[tuple[str, ...], ...], set[tuple[int, int]]] = defaultdict(set)
         for wi, indexed in enumerate(self._lists):
             for ei, entity in enumerate(indexed.entities):
                 for alias in entity.all_aliases():
+                    if alias.startswith(ALL_PREFIX):
+                        all_aliases[parse_all_alias(alias)].add((wi, ei))
+                        continue
                     if alias.startswith(AMOUNT_PREFIX):
                         for key in alias_keys(alias[len(AMOUNT_PREFIX) :]):
                             with_amount[key].add((wi, ei))
@@ -197,10 +227,18 @@ class Matcher:
                     for key in alias_keys(alias):
                         refs[key].add((wi, ei))
         self._with_amount = {key: tuple(sorted(t)) for key, t in with_amount.items()}
+        self._all = tuple((len(groups), tuple(sorted(t))) for groups, t in all_aliases.items())
+        group_refs: dict[str, set[tuple[int, int]]] = defaultdict(set)
+        for ai, groups in enumerate(all_aliases):
+            for gi, words in enumerate(groups):
+                for word in words:
+                    for key in alias_keys(word):
+                        group_refs[key].add((ai, gi))
         self._automaton = ahocorasick.Automaton()
-        for key, targets in refs.items():
-            self._automaton.add_word(key, (key, tuple(sorted(targets))))
-        self._empty = not refs
+        for key in refs.keys() | group_refs.keys():
+            targets = tuple(sorted(refs.get(key, ())))
+            self._automaton.add_word(key, (key, targets, tuple(sorted(group_refs.get(key, ())))))
+        self._empty = not refs and not group_refs
         if not self._empty:
             self._automaton.make_automaton()
 
@@ -211,8 +249,15 @@ class Matcher:
         text = f"{title}\n{body}"
         lead_end = len(title) + 1 + LEAD_CHARS
         result: dict[int, dict[int, _Hit]] = defaultdict(dict)
-        for end_index, (key, targets) in () if self._empty else self._automaton.iter(text):
+        groups_hit: dict[tuple[int, int], int] = {}  # (alias, group) -> best zone
+        for end_index, (key, targets, groups) in () if self._empty else self._automaton.iter(text):
             start = end_index - len(key) + 1
+            if groups and start < lead_end and _inflected(text, start, end_index + 1, key):
+                zone = TITLE if start < len(title) else LEAD
+                for ref in groups:
+                    groups_hit[ref] = min(groups_hit.get(ref, zone), zone)
+            if not targets:
+                continue
             if not _bounded(text, start, end_index + 1, key) or _inside_word(text, end_index, key):
                 continue
             zone = TITLE if start < len(title) else LEAD if start < lead_end else BODY
@@ -227,7 +272,25 @@ class Matcher:
                 hit.count += 1
         if self._with_amount:
             self._find_with_amount(text[:lead_end], len(title), result)
+        if groups_hit:
+            self._find_all(groups_hit, result)
         return result
+
+    def _find_all(
+        self, groups_hit: dict[tuple[int, int], int], result: dict[int, dict[int, _Hit]]
+    ) -> None:
+        """Aliases "<all> ...": a word of every group in the title or lead."""
+        for ai, (size, targets) in enumerate(self._all):
+            zones = [groups_hit.get((ai, gi)) for gi in range(size)]
+            if any(zone is None for zone in zones):
+                continue
+            zone = max(z for z in zones if z is not None)  # all in the title, or title + lead
+            for wi, ei in targets:
+                hit = result[wi].get(ei)
+                if hit is None:
+                    result[wi][ei] = _Hit(zone, 1)
+                else:
+                    hit.zone = min(hit.zone, zone)
 
     def _find_with_amount(
         self, head: str, title_end: int, result: dict[int, dict[int, _Hit]]

@@ -219,3 +219,59 @@ def test_an_alias_opening_a_longer_word_is_not_found():
     matcher = Matcher([Watchlist(baseline, (chip_war,), ("芯片战。",))])
     assert matcher.found(article("英伟达的芯片战略")) == {}
     assert matcher.found(article("中美芯片战升级"))[0]
+
+
+EXPORTS = "<all> export|出口 + chip|semiconductor|芯片 + China|中国"
+
+
+def all_words_watchlist() -> Watchlist:
+    baseline = Baseline("all", "出口管制", "zh-Hans", dt.date(2025, 1, 1), "baselines/all.txt")
+    entities = (
+        Entity("export controls", "policy", 0.9, {"en": (EXPORTS,)}, (Passage(3, 1),)),
+        entity("China", "place", 0.2, 3, en="China", zh_Hans="中国"),
+    )
+    return Watchlist(baseline, entities, PARAGRAPHS)
+
+
+@pytest.mark.parametrize(
+    ("title", "lead"),
+    [
+        ("U.S. Pauses Exports of Airplane and Semiconductor Technology to China", ""),
+        ("Washington stops exporting chips", "The rules cover sales to China from Monday."),
+        ("美國暫停對中國出口半導體與晶片技術", ""),
+    ],
+)
+def test_a_word_of_every_group_in_the_title_or_lead_names_the_thread(title: str, lead: str):
+    matcher = Matcher([all_words_watchlist()])
+    assert 0 in matcher.found(article(title, lead))[0]
+
+
+def test_a_headline_telling_the_thread_in_ordinary_words_matches():
+    matcher = Matcher([all_words_watchlist()])
+    title = "U.S. Pauses Exports of Airplane and Semiconductor Technology to China"
+    assert [m.baseline_id for m in matcher.match(article(title))] == ["all"]
+
+
+@pytest.mark.parametrize(
+    ("title", "lead"),
+    [
+        ("China's exports rose in May", "Car and solar shipments led the rise."),
+        ("Chip exports rose in May", "Shipments to Korea led the rise."),
+        ("Exporters of chipboard to China", ""),
+        ("China exports more", "Lead text. " * 20 + "Semiconductor sales come last."),
+    ],
+)
+def test_a_missing_group_or_a_word_outside_title_and_lead_is_not_the_thread(title: str, lead: str):
+    matcher = Matcher([all_words_watchlist()])
+    assert 0 not in matcher.found(article(title, lead)).get(0, {})
+
+
+def test_all_words_in_the_title_count_as_a_title_hit():
+    matcher = Matcher([all_words_watchlist()])
+    assert matcher.found(article("Chip exports to China paused"))[0][0].zone == 0
+    assert matcher.found(article("Chip exports paused", "China is the target."))[0][0].zone == 1
+
+
+def test_all_words_alias_is_not_searched_as_a_literal_phrase():
+    matcher = Matcher([all_words_watchlist()])
+    assert fold(EXPORTS) not in set(matcher._automaton.keys())
