@@ -10,7 +10,8 @@ Scoring, per baseline:
 - an entity only counts when the article is about one of the baseline's threads: a thread
   term (an entity of type concept or policy) must be present, one "anchor" (an entity central
   to the baseline, of a type that can carry a story) in the title or lead, and at least two
-  entities that are more than context, or else a central thread term in the title; so a
+  entities that are more than context, or else a central thread term in the title (or an
+  anchor-weight one told there by every word group of an "<all>"/"<title>" alias); so a
   passing mention of a name, or a name next to "China", does not match;
 - the sum is normalised by the baseline's own strongest weights, so a watchlist with many
   heavy entities needs as much evidence, relatively, as a sparse one;
@@ -77,6 +78,8 @@ _AMOUNT = re.compile(
 # pauses exports of chip technology to China") rather than in one fixed phrase. Latin words
 # also match with an inflection (exports, exported, exporting).
 ALL_PREFIX = "<all> "
+# The same, with every word in the title: for threads whose words are common in leads.
+TITLE_PREFIX = "<title> "
 _INFLECTIONS = ("s", "es", "d", "ed", "ing")
 # A thread term used as a descriptor ("芯片股", "光刻机巨头ASML", "chip stocks") names a
 # sector or a company, not the thread: it does not count for the topic.
@@ -164,10 +167,13 @@ def _inflected(text: str, start: int, end: int, key: str) -> bool:
     return text[end:stop] in _INFLECTIONS
 
 
-def parse_all_alias(alias: str) -> tuple[tuple[str, ...], ...]:
-    """The word groups of an alias "<all> a|b + c|d", each group's words stripped."""
-    groups = (part.split("|") for part in alias[len(ALL_PREFIX) :].split(" + "))
-    return tuple(tuple(w.strip() for w in group if w.strip()) for group in groups)
+def parse_all_alias(alias: str) -> tuple[bool, tuple[tuple[str, ...], ...]]:
+    """Whether an alias "<all> a|b + c|d" or "<title> a|b + c|d" holds to the title, and its
+    word groups."""
+    title_only = alias.startswith(TITLE_PREFIX)
+    body = alias[len(TITLE_PREFIX if title_only else ALL_PREFIX) :]
+    groups = (part.split("|") for part in body.split(" + "))
+    return title_only, tuple(tuple(w.strip() for w in group if w.strip()) for group in groups)
 
 
 def _inside_word(text: str, last: int, key: str) -> bool:
@@ -188,6 +194,7 @@ def _find_bounded(text: str, key: str) -> int:
 class _Hit:
     zone: int
     count: int = 0
+    combined: bool = False  # found by an "<all>" alias: several words already agree
 
 
 @dataclass(frozen=True)
@@ -213,11 +220,12 @@ class Matcher:
         with_amount: dict[str, set[tuple[int, int]]] = defaultdict(set)
         # "<all>" aliases: each distinct group list once, with the entities it names; its
         # words go into the same automaton, tagged (alias index, group index).
-        all_aliases: dict[tuple[tuple[str, ...], ...], set[tuple[int, int]]] = defaultdict(set)
+        all_aliases: dict[tuple[bool, tuple[tuple[str, ...], ...]], set[tuple[int, int]]]
+        all_aliases = defaultdict(set)
         for wi, indexed in enumerate(self._lists):
             for ei, entity in enumerate(indexed.entities):
                 for alias in entity.all_aliases():
-                    if alias.startswith(ALL_PREFIX):
+                    if alias.startswith((ALL_PREFIX, TITLE_PREFIX)):
                         all_aliases[parse_all_alias(alias)].add((wi, ei))
                         continue
                     if alias.startswith(AMOUNT_PREFIX):
@@ -227,9 +235,12 @@ class Matcher:
                     for key in alias_keys(alias):
                         refs[key].add((wi, ei))
         self._with_amount = {key: tuple(sorted(t)) for key, t in with_amount.items()}
-        self._all = tuple((len(groups), tuple(sorted(t))) for groups, t in all_aliases.items())
+        self._all = tuple(
+            (len(groups), title_only, tuple(sorted(t)))
+            for (title_only, groups), t in all_aliases.items()
+        )
         group_refs: dict[str, set[tuple[int, int]]] = defaultdict(set)
-        for ai, groups in enumerate(all_aliases):
+        for ai, (_, groups) in enumerate(all_aliases):
             for gi, words in enumerate(groups):
                 for word in words:
                     for key in alias_keys(word):
@@ -279,18 +290,23 @@ class Matcher:
     def _find_all(
         self, groups_hit: dict[tuple[int, int], int], result: dict[int, dict[int, _Hit]]
     ) -> None:
-        """Aliases "<all> ...": a word of every group in the title or lead."""
-        for ai, (size, targets) in enumerate(self._all):
+        """Aliases "<all> ...": a word of every group in the title or lead ("<title>": title)."""
+        for ai, (size, title_only, targets) in enumerate(self._all):
             zones = [groups_hit.get((ai, gi)) for gi in range(size)]
             if any(zone is None for zone in zones):
                 continue
             zone = max(z for z in zones if z is not None)  # all in the title, or title + lead
+            if title_only and zone != TITLE:
+                continue
             for wi, ei in targets:
                 hit = result[wi].get(ei)
+                # Each group's word is evidence, as a repeated name is.
                 if hit is None:
-                    result[wi][ei] = _Hit(zone, 1)
+                    result[wi][ei] = _Hit(zone, size, combined=True)
                 else:
                     hit.zone = min(hit.zone, zone)
+                    hit.count += size - 1
+                    hit.combined = True
 
     def _find_with_amount(
         self, head: str, title_end: int, result: dict[int, dict[int, _Hit]]
@@ -357,10 +373,12 @@ def _is_topic(entities: Sequence[Entity], hits: dict[int, _Hit]) -> bool:
         for ei, hit in hits.items()
     ):
         return False
+    # A central thread term in the title, or one told by every word group of an "<all>"
+    # alias there ("chip" + "production" + "U.S."), is a topic with one more name.
     titled = any(
         hit.zone == TITLE
         and entities[ei].type in THREAD_TYPES
-        and entities[ei].weight >= TITLE_ANCHOR_WEIGHT
+        and entities[ei].weight >= (ANCHOR_WEIGHT if hit.combined else TITLE_ANCHOR_WEIGHT)
         for ei, hit in hits.items()
     )
     evidence = sum(1 for ei in hits if entities[ei].weight >= CONTEXT_WEIGHT)

@@ -275,3 +275,33 @@ def test_all_words_in_the_title_count_as_a_title_hit():
 def test_all_words_alias_is_not_searched_as_a_literal_phrase():
     matcher = Matcher([all_words_watchlist()])
     assert fold(EXPORTS) not in set(matcher._automaton.keys())
+
+
+def reshoring_watchlist(alias: str) -> Watchlist:
+    baseline = Baseline("fabs", "回流", "zh-Hans", dt.date(2025, 1, 1), "baselines/fabs.txt")
+    entities = (
+        Entity("reshoring", "concept", 0.75, {"en": (alias,)}, (Passage(3, 1),)),
+        entity("United States", "place", 0.2, 3, en="U.S.", zh_Hans="美国"),
+        entity("semiconductors", "concept", 0.25, 3, en="chip|chips"),
+        entity("Export controls", "policy", 0.9, 3, en="export controls"),
+    )
+    return Watchlist(baseline, entities, PARAGRAPHS)
+
+
+RESHORING = "chip|芯片 + production|生产 + U.S.|美国"
+
+
+def test_a_title_alias_needs_every_group_in_the_title():
+    matcher = Matcher([reshoring_watchlist(f"<title> {RESHORING}")])
+    assert 0 in matcher.found(article("Taiwan shifts chip production to U.S."))[0]
+    lead = "Taiwan will shift more of its chip production to the U.S."
+    assert 0 not in matcher.found(article("Taiwan pushes back", lead)).get(0, {})
+
+
+def test_every_group_in_the_title_makes_a_thread_term_of_anchor_weight_a_topic():
+    title = "Taiwan Pushes Back on Idea of Shifting More Chip Production to U.S."
+    told = Matcher([reshoring_watchlist(f"<title> {RESHORING}")])
+    assert [m.baseline_id for m in told.match(article(title))] == ["fabs"]
+    # The same weight named by one phrase is not enough on its own.
+    named = Matcher([reshoring_watchlist("chip production")])
+    assert named.match(article(title)) == []
