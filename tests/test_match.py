@@ -139,6 +139,7 @@ def test_central_names_only_deep_in_the_text_are_a_passing_mention():
         "美股開盤／三大指數低開，輝達H20受出口管制",
         "午评：沪指半日跌1.6% 英伟达H20出口管制概念股走低",
         "氪星晚报｜英伟达H20受出口管制；另一条新闻",
+        "派早报：英伟达H20受出口管制、另一条新闻等",
     ],
 )
 def test_a_market_wrap_or_headline_list_is_not_a_follow_up(matcher: Matcher, title: str):
