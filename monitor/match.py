@@ -23,7 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -260,13 +260,13 @@ class Matcher:
         text = f"{title}\n{body}"
         lead_end = len(title) + 1 + LEAD_CHARS
         result: dict[int, dict[int, _Hit]] = defaultdict(dict)
-        groups_hit: dict[tuple[int, int], int] = {}  # (alias, group) -> best zone
+        group_words: dict[str, tuple[int, tuple[tuple[int, int], ...]]] = {}  # key -> zone, refs
         for end_index, (key, targets, groups) in () if self._empty else self._automaton.iter(text):
             start = end_index - len(key) + 1
             if groups and start < lead_end and _inflected(text, start, end_index + 1, key):
                 zone = TITLE if start < len(title) else LEAD
-                for ref in groups:
-                    groups_hit[ref] = min(groups_hit.get(ref, zone), zone)
+                if key not in group_words or zone < group_words[key][0]:
+                    group_words[key] = (zone, groups)
             if not targets:
                 continue
             if not _bounded(text, start, end_index + 1, key) or _inside_word(text, end_index, key):
@@ -283,19 +283,28 @@ class Matcher:
                 hit.count += 1
         if self._with_amount:
             self._find_with_amount(text[:lead_end], len(title), result)
-        if groups_hit:
-            self._find_all(groups_hit, result)
+        if group_words:
+            self._find_all(group_words.values(), result)
         return result
 
     def _find_all(
-        self, groups_hit: dict[tuple[int, int], int], result: dict[int, dict[int, _Hit]]
+        self,
+        group_words: Iterable[tuple[int, tuple[tuple[int, int], ...]]],
+        result: dict[int, dict[int, _Hit]],
     ) -> None:
         """Aliases "<all> ...": a word of every group in the title or lead ("<title>": title)."""
-        for ai, (size, title_only, targets) in enumerate(self._all):
-            zones = [groups_hit.get((ai, gi)) for gi in range(size)]
-            if any(zone is None for zone in zones):
+        groups_hit: dict[tuple[int, int], int] = {}  # (alias, group) -> best zone
+        for zone, refs in group_words:
+            for ref in refs:
+                if groups_hit.get(ref, BODY) > zone:
+                    groups_hit[ref] = zone
+        found = Counter(ai for ai, _ in groups_hit)
+        for ai in sorted(found):
+            size, title_only, targets = self._all[ai]
+            if found[ai] < size:
                 continue
-            zone = max(z for z in zones if z is not None)  # all in the title, or title + lead
+            # all in the title, or in title + lead
+            zone = max(groups_hit[(ai, gi)] for gi in range(size))
             if title_only and zone != TITLE:
                 continue
             for wi, ei in targets:
