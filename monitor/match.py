@@ -172,8 +172,8 @@ def parse_all_alias(alias: str) -> tuple[bool, tuple[tuple[str, ...], ...]]:
     word groups."""
     title_only = alias.startswith(TITLE_PREFIX)
     body = alias[len(TITLE_PREFIX if title_only else ALL_PREFIX) :]
-    groups = (part.split("|") for part in body.split(" + "))
-    return title_only, tuple(tuple(w.strip() for w in group if w.strip()) for group in groups)
+    groups = (tuple(w.strip() for w in part.split("|") if w.strip()) for part in body.split(" + "))
+    return title_only, tuple(group for group in groups if group)
 
 
 def _inside_word(text: str, last: int, key: str) -> bool:

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from monitor.match import Matcher, fold
+from monitor.match import Matcher, fold, parse_all_alias
 from monitor.models import Article, Baseline, Entity, Passage, Watchlist
 
 PARAGRAPHS = (
@@ -306,3 +306,11 @@ def test_every_group_in_the_title_makes_a_thread_term_of_anchor_weight_a_topic()
     # The same weight named by one phrase is not enough on its own.
     named = Matcher([reshoring_watchlist("chip production")])
     assert named.match(article(title)) == []
+
+
+def test_word_groups_keep_a_plus_inside_a_word_and_drop_empty_ones():
+    assert parse_all_alias("<all> AI+|人工智能+ + plan|| + ") == (
+        False,
+        (("AI+", "人工智能+"), ("plan",)),
+    )
+    assert parse_all_alias("<title> chip + U.S.")[0] is True
