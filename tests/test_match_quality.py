@@ -19,6 +19,7 @@ CORPORA = {
     "dev": EVAL / "dev.jsonl",
     "holdout": EVAL / "holdout.jsonl",
     "holdout2": EVAL / "holdout2.jsonl",
+    "holdout3": EVAL / "holdout3.jsonl",
 }
 PINNED = json.loads((ROOT / "benchmarks" / "floors.json").read_text(encoding="utf-8"))
 EPSILON = PINNED["epsilon"]
