@@ -108,15 +108,19 @@ class _Reader:
         return value.strip()
 
 
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise WatchlistError(f"{path}: cannot read: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise WatchlistError(f"{path}: not UTF-8 text ({exc.reason})") from exc
+
+
 def _compose(path: Path, reader: _Reader, source: str | None = None) -> yaml.Node | None:
     """The YAML as nodes (they carry line numbers); syntax errors become file:line errors."""
     if source is None:
-        try:
-            source = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise WatchlistError(f"{path}: cannot read: {exc.strerror}") from exc
-        except UnicodeDecodeError as exc:
-            raise WatchlistError(f"{path}: not UTF-8 text ({exc.reason})") from exc
+        source = _read_text(path)
     try:
         return yaml.compose(source, Loader=_LOADER)
     except yaml.MarkedYAMLError as exc:
@@ -139,12 +143,7 @@ def load_watchlist(path: str | Path, *, base_dir: str | Path | None = None) -> W
     to (default: the file's own directory). Raises WatchlistError("file:line: field: problem")."""
     path = Path(path)
     base = Path(base_dir) if base_dir is not None else path.parent
-    try:
-        source = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise WatchlistError(f"{path}: cannot read: {exc.strerror}") from exc
-    except UnicodeDecodeError as exc:
-        raise WatchlistError(f"{path}: not UTF-8 text ({exc.reason})") from exc
+    source = _read_text(path)
     reader = _Reader(path)
     root = _compose(path, reader, source)
     if root is None:
