@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import errno
+import functools
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
+from typing import ParamSpec, TypeVar
 
 import sqlite_utils
 
@@ -27,3 +31,27 @@ def open_db(path: str | Path) -> sqlite_utils.Database:
     except (sqlite3.Error, OSError) as exc:
         raise StorageError(f"cannot open database {path}: {exc}") from exc
     return db
+
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+_NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT})
+
+
+def storage_errors(func: Callable[_P, _R]) -> Callable[_P, _R]:
+    """Database and disk failures (a full disk, a read-only or locked file) leave ``func`` as
+    StorageError with the cause kept, so the CLI prints one line and the scheduler logs it.
+    Work is written in transactions, so what failed is rolled back and done on the next run."""
+
+    @functools.wraps(func)
+    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        try:
+            return func(*args, **kwargs)
+        except sqlite3.Error as exc:
+            raise StorageError(f"database error: {exc}") from exc
+        except OSError as exc:
+            if exc.errno in _NO_SPACE:
+                raise StorageError(f"no space left to write {exc.filename or 'a file'}") from exc
+            raise
+
+    return wrapper

@@ -23,6 +23,7 @@ from sqlite_utils import Database
 
 from monitor import pipeline
 from monitor.config import Settings
+from monitor.errors import StorageError
 from monitor.match import Matcher
 from monitor.models import Baseline, Entity, Watchlist
 from storage import articles as stored_articles
@@ -583,3 +584,30 @@ def test_feed_listed_under_the_url_another_feed_moved_to_is_polled_once(
     report = pipeline.poll_due_feeds(db, settings, later, both, matcher=NO_MATCHES)
     assert [o.url for o in report.feeds] == [new]
     assert count(db, "feeds") == 1
+
+
+# --- a full disk -------------------------------------------------------------------------------
+
+
+def test_full_disk_stops_the_poll_with_a_storage_error_and_the_next_poll_loses_nothing(
+    http_server: conftest.TestHTTPServer, settings: Settings, db: Database, tmp_path: Path
+) -> None:
+    path = feeds_file(tmp_path, good_feeds(http_server))
+    # SQLite's own "database or disk is full" (SQLITE_FULL), as on a full disk: the database
+    # may not grow past a few pages beyond its empty schema.
+    pages = int(db.execute("PRAGMA page_count").fetchone()[0])
+    db.execute(f"PRAGMA max_page_count = {pages + 3}")
+    with pytest.raises(StorageError, match="full"):
+        pipeline.poll_due_feeds(db, settings, NOW, path, matcher=NO_MATCHES)
+    assert count(db, "articles") < 10
+
+    db.execute("PRAGMA max_page_count = 1073741823")  # space freed
+    pipeline.poll_due_feeds(db, settings, NOW, path, matcher=NO_MATCHES)
+
+    reference = open_db(tmp_path / "reference.db")
+    try:
+        pipeline.poll_due_feeds(reference, settings, NOW, path, matcher=NO_MATCHES)
+        for table in ("articles", "entries", "article_sources"):
+            assert count(db, table) == count(reference, table) > 0
+    finally:
+        reference.close()

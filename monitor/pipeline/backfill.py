@@ -41,6 +41,7 @@ from monitor.models import (
 from monitor.pipeline.deliver import digest_for_day
 from monitor.pipeline.ingest import build_matcher, chunks, ingest_entries, store_entry
 from storage import backfill as storage_backfill
+from storage import storage_errors
 
 # --- backfill: a past period through the same code, with a past `now` ----------------------
 
@@ -97,6 +98,7 @@ class _SavedPage:
     article: Article
 
 
+@storage_errors
 def backfill(
     db: Database,
     settings: Settings,

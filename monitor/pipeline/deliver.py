@@ -26,6 +26,7 @@ from monitor.watchlist import (
     load_watchlists,
 )
 from storage import digests as outbox
+from storage import storage_errors
 from storage.matches import matches_between, recent_matches
 
 # --- digests, alerts and feeds --------------------------------------------------------
@@ -132,6 +133,7 @@ def deliver_pending(
     return sent, failed
 
 
+@storage_errors
 def send_pending_digests(db: Database, settings: Settings, now: dt.datetime) -> DeliveryReport:
     """Build the daily digests that are due (digest_time of the next local day has passed)
     and not yet recorded, write their pages, record them, then send everything unsent."""
@@ -161,6 +163,7 @@ def send_pending_digests(db: Database, settings: Settings, now: dt.datetime) -> 
     )
 
 
+@storage_errors
 def send_alerts(db: Database, settings: Settings, now: dt.datetime) -> DeliveryReport:
     """Follow-ups scoring at least alert_threshold and not alerted yet, in one message per
     call (one poll cycle); each follow-up is recorded as alerted with its message, so it is
@@ -186,6 +189,7 @@ def send_alerts(db: Database, settings: Settings, now: dt.datetime) -> DeliveryR
     return DeliveryReport(built=tuple(built), sent=tuple(sent), failed=tuple(failed))
 
 
+@storage_errors
 def write_outputs(db: Database, settings: Settings, now: dt.datetime) -> list[Path]:
     """RSS and Atom feeds of recent follow-ups, the latest completed day's digest page
     (digest.html) and one page per baseline (the targets of passage links), all written
@@ -211,6 +215,7 @@ def write_outputs(db: Database, settings: Settings, now: dt.datetime) -> list[Pa
     return [path for path, data in pages.items() if atom.write_atomic(path, data)]
 
 
+@storage_errors
 def digest_for_day(
     db: Database,
     settings: Settings,

@@ -49,7 +49,7 @@ from monitor.watchlist import (
 )
 from storage import articles as stored_articles
 from storage import feeds as stored_feeds
-from storage import open_db
+from storage import open_db, storage_errors
 from storage.matches import matches_between, save_matches
 
 # --- polling and ingest ---------------------------------------------------------------------
@@ -103,6 +103,7 @@ def build_matcher(settings: Settings) -> Matcher:
     return Matcher(load_watchlists(settings.watchlists_dir), threshold=settings.match_threshold)
 
 
+@storage_errors
 def poll_due_feeds(
     db: Database,
     settings: Settings,
