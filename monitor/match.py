@@ -418,10 +418,17 @@ def _followed_passage(
     indexed: _Indexed, ranked: Sequence[int], parts: dict[int, float]
 ) -> tuple[int, int]:
     """The baseline paragraph where the article's entities weigh most together, and within
-    it the sentence that carries most of that weight."""
+    it the sentence that carries most of that weight. Context entities (a country, "AI") only
+    decide when nothing else has a passage: several of them together must not outvote the
+    thread the article is about."""
     paragraph_weight: dict[int, float] = defaultdict(float)
     sentence_weight: dict[tuple[int, int], float] = defaultdict(float)
-    for ei in ranked:
+    central = [
+        ei
+        for ei in ranked
+        if indexed.entities[ei].weight >= CONTEXT_WEIGHT and indexed.entities[ei].passages
+    ]
+    for ei in central or ranked:
         for passage in indexed.entities[ei].passages:
             paragraph_weight[passage.paragraph] += parts[ei]
             sentence_weight[(passage.paragraph, passage.sentence)] += parts[ei]

@@ -314,3 +314,18 @@ def test_word_groups_keep_a_plus_inside_a_word_and_drop_empty_ones():
         (("AI+", "人工智能+"), ("plan",)),
     )
     assert parse_all_alias("<title> chip + U.S.")[0] is True
+
+
+def test_context_entities_together_do_not_outvote_the_thread_for_the_passage():
+    baseline = Baseline("chips", "芯片限制", "zh-Hans", dt.date(2025, 1, 1), "baselines/chips.txt")
+    countries = ("China", "Japan", "India", "France", "Korea", "Germany", "Brazil", "Canada")
+    entities = (
+        entity("export controls", "policy", 0.6, 3, en="export controls"),
+        entity("Nvidia", "company", 0.6, 3, en="Nvidia"),
+        *(entity(name, "place", 0.2, 1, en=name) for name in countries),
+    )
+    only = Matcher([Watchlist(baseline, entities, PARAGRAPHS)], threshold=0.3)
+    named = ", ".join(countries)
+    story = article(f"Export controls on Nvidia: {named} answer", f"{named} weigh their answer.")
+    [match] = only.match(story)
+    assert match.paragraph == 3
