@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 import ahocorasick
 import opencc
 
-from monitor.models import Article, Entity, Match, Watchlist
+from monitor.models import Article, Entity, Match, Watchlist, split_sentences
 
 # tw2sp turns Taiwan vocabulary into mainland vocabulary (輝達 -> 英伟达, 晶片 -> 芯片),
 # t2s only the characters; aliases are indexed under both so either writing is found.
@@ -449,13 +449,6 @@ def _passage_text(watchlist: Watchlist, paragraph: int, sentence: int) -> str:
         if sentences:
             return sentences[min(max(sentence, 1), len(sentences)) - 1]
     return ""
-
-
-_SENTENCE_END = re.compile(r"(?<=[。！？!?])|(?<=\.)\s+")
-
-
-def split_sentences(paragraph: str) -> list[str]:
-    return [s.strip() for s in _SENTENCE_END.split(paragraph) if s and s.strip()]
 
 
 def _shorten(text: str, limit: int = SHORT_PASSAGE) -> str:
