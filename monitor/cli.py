@@ -404,23 +404,69 @@ def search_command(ctx: click.Context, query: str, limit: int) -> None:
 
 @cli.command("eval")
 @click.argument("labelled_file", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--watchlists",
+    "watchlists_dir",
+    type=click.Path(exists=True, file_okay=False),
+    default=None,
+    help="Watchlist folder to evaluate (default: watchlists_dir).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.pass_context
-def eval_command(ctx: click.Context, labelled_file: str, as_json: bool) -> None:
+def eval_command(
+    ctx: click.Context, labelled_file: str, watchlists_dir: str | None, as_json: bool
+) -> None:
     """Measure matching on a labelled JSONL file, next to a keyword-alert floor.
 
     \b
     Example:
         monitor eval tests/data/eval/dev.jsonl --json
+        monitor eval ../shared/eval/other/labelled.jsonl --watchlists /tmp/derived
     """
     from monitor import evaluate
 
     settings = settings_from(ctx)
-    result = evaluate.run(labelled_file, settings.watchlists_dir, settings.match_threshold)
+    result = evaluate.run(
+        labelled_file,
+        watchlists_dir or settings.watchlists_dir,
+        settings.match_threshold,
+        settings.relevance_model,
+    )
     if as_json:
         print(json.dumps(result, indent=2))
         return
     print(evaluate.format_report(result))
+
+
+@cli.command("train")
+@click.argument("sets", nargs=-1, required=True)
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Model file to write (default: the shipped model file).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the training report as JSON.")
+def train_command(sets: tuple[str, ...], output: str | None, as_json: bool) -> None:
+    """Train the relevance model on labelled files, each given as FILE=WATCHLISTS_DIR, and
+    print leave-one-baseline-out figures (each baseline judged by a model trained without it).
+
+    \b
+    Example:
+        monitor train ../shared/eval/dev.jsonl=watchlists \\
+            ../shared/eval/other/labelled.jsonl=/tmp/derived-other
+    """
+    from monitor import training
+
+    try:
+        pairs = [training.parse_set(text) for text in sets]
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from exc
+    report = training.train(pairs, Path(output) if output else None)
+    if as_json:
+        print(json.dumps(report, indent=2))
+        return
+    print(training.format_report(report))
 
 
 @cli.group("watchlist")

@@ -53,7 +53,19 @@ class Settings:
     )
     fetch_pages: bool = _setting(True, "fetch each entry's page and extract its text")
     # matching
-    match_threshold: float = _setting(0.5, "score at or above which an article is a follow-up")
+    match_threshold: float = _setting(
+        0.5, 'score at or above which an article is a follow-up (relevance_model = "rules")'
+    )
+    relevance_model: str = _setting(
+        "",
+        "relevance model file from `monitor train`; empty: the shipped model; "
+        '"rules": the hand-written rules with match_threshold',
+    )
+    encoder_model: str = _setting(
+        "",
+        "a sentence-transformers model directory to use instead of the shipped multilingual "
+        "Universal Sentence Encoder",
+    )
     alert_threshold: float = _setting(
         0.85, "score at or above which a follow-up is emailed at once"
     )

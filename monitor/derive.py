@@ -23,6 +23,7 @@ from dataclasses import dataclass, field, replace
 import ahocorasick
 import opencc
 
+from monitor.keyphrases import Background, default_background
 from monitor.models import (
     AliasData,
     Baseline,
@@ -33,6 +34,7 @@ from monitor.models import (
     split_paragraphs,
     split_sentences,
 )
+from monitor.subjects import subjects
 
 CHINESE_SCRIPTS = ("zh-Hans", "zh-Hant")
 VOCABULARY_TYPES = frozenset({"concept", "policy"})  # words, not names: regional wording applies
@@ -316,8 +318,12 @@ def _unknown_candidates(sentence: str) -> list[tuple[str, str]]:
 # --- deriving ----------------------------------------------------------------------------
 
 
-def derive(baseline: Baseline, text: str, data: AliasData) -> Watchlist:
-    """The watchlist of one baseline. ``text`` has one paragraph per line."""
+def derive(
+    baseline: Baseline, text: str, data: AliasData, background: Background | None = None
+) -> Watchlist:
+    """The watchlist of one baseline. ``text`` has one paragraph per line: the names the
+    curated data knows, then the subjects read from the article itself (monitor.subjects),
+    weighed by how central each is in it, and its threads."""
     paragraphs = split_paragraphs(text)
     index = _KnownIndex(data)
     ignore = [fold(i) for i in data.ignore]
@@ -370,8 +376,11 @@ def derive(baseline: Baseline, text: str, data: AliasData) -> Watchlist:
     for entry in found.values():
         if title and any(fold(a) in title for s in entry.aliases.values() for a in s):
             entry.lead = 1.0
-    entities = _weigh(list(found.values()), baseline)
-    return Watchlist(baseline=baseline, entities=entities, paragraphs=paragraphs)
+    named = _weigh(list(found.values()), baseline)
+    entities, threads = subjects(
+        baseline.title, paragraphs, named, background or default_background()
+    )
+    return Watchlist(baseline=baseline, entities=entities, paragraphs=paragraphs, threads=threads)
 
 
 def _count(entry: _Found, paragraph: int, sentence: int, lead: float) -> None:
@@ -507,7 +516,13 @@ def merge(current: Watchlist | None, previous: Watchlist | None, fresh: Watchlis
     baseline = _merge_baseline(
         current.baseline, previous.baseline if previous else None, fresh.baseline
     )
-    return Watchlist(baseline=baseline, entities=tuple(result), paragraphs=fresh.paragraphs)
+    names = {e.name for e in result}
+    threads = tuple(
+        replace(t, subjects=tuple(n for n in t.subjects if n in names)) for t in fresh.threads
+    )
+    return Watchlist(
+        baseline=baseline, entities=tuple(result), paragraphs=fresh.paragraphs, threads=threads
+    )
 
 
 def _without_text(entity: Entity) -> Entity:
@@ -541,6 +556,7 @@ def _merge_entity(mine: Entity, base: Entity | None, theirs: Entity) -> Entity:
         if _pairs(mine.passages) != _pairs(base.passages)
         else theirs.passages,
         reviewed=mine.reviewed if mine.reviewed != base.reviewed else theirs.reviewed,
+        role=mine.role if mine.role != base.role else theirs.role,
     )
 
 

@@ -31,6 +31,16 @@ import ahocorasick
 import opencc
 
 from monitor.models import Article, Entity, Match, Watchlist, split_sentences
+from monitor.relevance import (
+    Decision,
+    Evidence,
+    Judge,
+    RelevanceModel,
+    Vectors,
+    background_articles,
+    load_model,
+    make_judge,
+)
 
 # tw2sp turns Taiwan vocabulary into mainland vocabulary (輝達 -> 英伟达, 晶片 -> 芯片),
 # t2s only the characters; aliases are indexed under both so either writing is found.
@@ -213,8 +223,13 @@ class _Found:
 class Matcher:
     """Matches articles against watchlists; build once, call ``match`` per article."""
 
-    def __init__(self, watchlists: Sequence[Watchlist], threshold: float = 0.5) -> None:
+    def __init__(
+        self, watchlists: Sequence[Watchlist], threshold: float = 0.5, judge: Judge | None = None
+    ) -> None:
+        """Without ``judge`` the hand-written rules decide (score >= ``threshold``); with it,
+        the learned relevance model does, at its own calibrated threshold."""
         self.threshold = threshold
+        self.judge = judge
         self._lists = tuple(_index(w) for w in watchlists)
         refs: dict[str, set[tuple[int, int]]] = defaultdict(set)
         with_amount: dict[str, set[tuple[int, int]]] = defaultdict(set)
@@ -333,8 +348,38 @@ class Matcher:
                 if ei not in result[wi]:
                     result[wi][ei] = _Hit(TITLE if in_title else LEAD, 1)
 
-    def match(self, article: Article) -> list[Match]:
-        """The baselines this article follows up, best first."""
+    @property
+    def indexed(self) -> tuple[_Indexed, ...]:
+        return self._lists
+
+    def candidates(self, article: Article) -> list[tuple[Watchlist, Evidence]]:
+        """Every baseline the article names something of and may follow up (not before it),
+        with the evidence: the input of the relevance model."""
+        published = _local_date(article.published)
+        headline_list = is_headline_list(article.title)
+        head = fold(article.title) + "\n" + fold(article.text)[:LEAD_CHARS]
+        amount = _large_amount(head) is not None
+        result = []
+        for wi, hits in sorted(self.found(article).items()):
+            indexed = self._lists[wi]
+            if published and indexed.cutoff and published < indexed.cutoff:
+                continue
+            parts = [_contribution(indexed.entities[ei], hit) for ei, hit in hits.items()]
+            evidence = Evidence(
+                hits=dict(hits),
+                rule_score=min(1.0, sum(parts) / indexed.norm),
+                rule_topic=_is_topic(indexed.entities, hits),
+                headline_list=headline_list,
+                large_amount=amount,
+            )
+            result.append((indexed.watchlist, evidence))
+        return result
+
+    def match(self, article: Article, vector: Vectors | None = None) -> list[Match]:
+        """The baselines this article follows up, best first. ``vector``: the article's
+        encoder vector, when the caller encoded a batch of articles at once."""
+        if self.judge is not None:
+            return self._judged(article, self.judge, vector)
         if is_headline_list(article.title):
             return []
         matches = []
@@ -348,9 +393,101 @@ class Matcher:
                 matches.append(found)
         return sorted(matches, key=lambda m: (-m.score, m.baseline_id))
 
+    def _judged(self, article: Article, judge: Judge, vector: Vectors | None) -> list[Match]:
+        candidates = self.candidates(article)
+        matches = []
+        for (watchlist, evidence), decision in zip(
+            candidates, judge.decide(article, candidates, vector), strict=True
+        ):
+            if decision.probability >= judge.model.threshold:
+                matches.append(_judged_match(watchlist, evidence, decision))
+        return sorted(matches, key=lambda m: (-m.score, m.baseline_id))
+
     def keyword_hits(self, article: Article) -> list[str]:
         """Baselines with any alias in the article: what a plain keyword alert would fire on."""
         return sorted(self._lists[wi].watchlist.baseline.id for wi in self.found(article))
+
+
+RULES = "rules"
+
+
+def build(
+    watchlists: Sequence[Watchlist],
+    relevance_model: str = "",
+    threshold: float = 0.5,
+    encoder_model: str = "",
+) -> Matcher:
+    """The matcher the configuration asks for: the learned relevance model (the shipped one,
+    or a file ``monitor train`` wrote), or the hand-written rules."""
+    if relevance_model == RULES:
+        return Matcher(watchlists, threshold)
+    model = load_model(relevance_model) if relevance_model else None
+    return learned_matcher(watchlists, model, encoder_model)
+
+
+def learned_matcher(
+    watchlists: Sequence[Watchlist], model: RelevanceModel | None = None, encoder_name: str = ""
+) -> Matcher:
+    """A Matcher whose decision is the relevance model's (the shipped one by default)."""
+    matcher = Matcher(watchlists)
+    matcher.judge = make_judge(watchlists, background_rates(matcher), model, encoder_name)
+    return matcher
+
+
+def background_rates(matcher: Matcher) -> dict[str, float]:
+    """Per baseline, the share of ordinary news that names one of its subjects: how much an
+    alias hit says for this baseline."""
+    articles = background_articles()
+    counts: Counter[int] = Counter()
+    for article in articles:
+        counts.update(matcher.found(article).keys())
+    return {
+        indexed.watchlist.baseline.id: counts[wi] / max(1, len(articles))
+        for wi, indexed in enumerate(matcher.indexed)
+    }
+
+
+def _judged_match(watchlist: Watchlist, evidence: Evidence, decision: Decision) -> Match:
+    """A follow-up the model accepted: the subjects found, the thread moved and the baseline
+    paragraph closest in meaning, quoted by its most telling full sentence."""
+    entities = watchlist.entities
+    ranked = sorted(
+        evidence.hits,
+        key=lambda ei: (-_contribution(entities[ei], evidence.hits[ei]), entities[ei].name),
+    )
+    names = tuple(entities[ei].name for ei in ranked)
+    paragraph = decision.paragraph
+    sentence = _telling_sentence(watchlist, paragraph, [entities[ei] for ei in ranked])
+    passage = _passage_text(watchlist, paragraph, sentence)
+    shown = ", ".join(names[:3])
+    reason = f"{shown}: advances “{decision.thread}”" if decision.thread else shown
+    reason += f"; closest to para {paragraph} of {watchlist.baseline.title}"
+    if passage:
+        reason += f": “{passage}”"
+    return Match(
+        baseline_id=watchlist.baseline.id,
+        score=round(decision.probability, 3),
+        entities=names,
+        paragraph=paragraph,
+        passage=passage,
+        reason=reason,
+        thread=decision.thread,
+    )
+
+
+def _telling_sentence(watchlist: Watchlist, paragraph: int, found: Sequence[Entity]) -> int:
+    """The sentence of the paragraph that names most of what the article names, else the
+    longest: never a five-word aside when the paragraph has a real sentence."""
+    if not 0 < paragraph <= len(watchlist.paragraphs):
+        return 1
+    sentences = split_sentences(watchlist.paragraphs[paragraph - 1])
+    if not sentences:
+        return 1
+    named = Counter(p.sentence for e in found for p in e.passages if p.paragraph == paragraph)
+    return max(
+        range(1, len(sentences) + 1),
+        key=lambda n: (named.get(n, 0), len(sentences[n - 1]) >= SHORT_PASSAGE, -n),
+    )
 
 
 def _index(watchlist: Watchlist) -> _Indexed:

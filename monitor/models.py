@@ -39,6 +39,9 @@ class Entity:
     aliases: dict[str, tuple[str, ...]] = field(default_factory=dict)  # script -> names
     passages: tuple[Passage, ...] = ()
     reviewed: bool = True  # False: found in the text, unknown to the curated alias data
+    # thread (what the article is about), actor (who: a company, person, body), context
+    # (where or in what field: a country, "AI"); empty in older files: read from type/weight
+    role: str = ""
 
     def all_aliases(self) -> tuple[str, ...]:
         names = [self.name]
@@ -48,10 +51,23 @@ class Entity:
 
 
 @dataclass(frozen=True)
+class Thread:
+    """A line of development the baseline follows: subjects the same paragraphs develop."""
+
+    name: str
+    subjects: tuple[str, ...]  # entity names
+    paragraphs: tuple[int, ...] = ()  # 1-based line numbers
+
+
+ROLES = ("thread", "actor", "context")
+
+
+@dataclass(frozen=True)
 class Watchlist:
     baseline: Baseline
     entities: tuple[Entity, ...]
     paragraphs: tuple[str, ...] = ()  # the baseline text, one paragraph each, for reasons
+    threads: tuple[Thread, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -107,6 +123,7 @@ class Match:
     paragraph: int  # the baseline paragraph it follows up (1-based)
     passage: str  # that paragraph's text, or its key sentence
     reason: str
+    thread: str = ""  # the baseline thread the article moves on, when the watchlist has threads
 
 
 @dataclass(frozen=True)

@@ -18,11 +18,13 @@ import yaml
 
 from monitor.errors import WatchlistError
 from monitor.models import (
+    ROLES,
     AliasData,
     Baseline,
     Entity,
     KnownName,
     Passage,
+    Thread,
     Watchlist,
     split_paragraphs,
     split_sentences,
@@ -46,8 +48,9 @@ _BASELINE_FIELDS = (
     "author",
     "outlet",
 )
-_ENTITY_FIELDS = ("name", "type", "weight", "aliases", "passages", "reviewed")
-_TOP_FIELDS = ("baseline", "entities")
+_ENTITY_FIELDS = ("name", "type", "weight", "role", "aliases", "passages", "reviewed")
+_TOP_FIELDS = ("baseline", "entities", "threads")
+_THREAD_FIELDS = ("name", "subjects", "paragraphs")
 
 
 # --- reading -----------------------------------------------------------------------------
@@ -181,7 +184,38 @@ def _watchlist(reader: _Reader, root: yaml.Node, base: Path) -> Watchlist:
             )
         seen[key] = index + 1
         entities.append(entity)
-    return Watchlist(baseline=baseline, entities=tuple(entities), paragraphs=paragraphs)
+    threads_node = top["threads"][1] if "threads" in top else None
+    threads = tuple(
+        _thread(reader, node, f"threads[{index + 1}]", {e.name for e in entities})
+        for index, node in enumerate(
+            reader.sequence(threads_node, "threads") if threads_node else []
+        )
+    )
+    return Watchlist(
+        baseline=baseline, entities=tuple(entities), paragraphs=paragraphs, threads=threads
+    )
+
+
+def _thread(reader: _Reader, node: yaml.Node, field: str, names: set[str]) -> Thread:
+    fields = reader.mapping(node, field, _THREAD_FIELDS)
+    if "name" not in fields:
+        raise reader.fail(node, f"{field}.name", "missing")
+    name = reader.text(fields["name"][1], f"{field}.name", required=True)
+    subjects: list[str] = []
+    if "subjects" in fields:
+        for item in reader.sequence(fields["subjects"][1], f"{field}.subjects"):
+            subject = reader.text(item, f"{field}.subjects", required=True)
+            if subject not in names:
+                raise reader.fail(item, f"{field}.subjects", f"{subject!r} is not an entity")
+            subjects.append(subject)
+    paragraphs: list[int] = []
+    if "paragraphs" in fields:
+        for item in reader.sequence(fields["paragraphs"][1], f"{field}.paragraphs"):
+            value = reader.scalar(item) if isinstance(item, yaml.ScalarNode) else None
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise reader.fail(item, f"{field}.paragraphs", "expected a paragraph number")
+            paragraphs.append(value)
+    return Thread(name=name, subjects=tuple(subjects), paragraphs=tuple(paragraphs))
 
 
 def _baseline(reader: _Reader, node: yaml.Node) -> tuple[Baseline, yaml.Node | None]:
@@ -273,6 +307,13 @@ def _entity(reader: _Reader, node: yaml.Node, field: str, paragraphs: tuple[str,
     passages: tuple[Passage, ...] = ()
     if "passages" in fields:
         passages = _passages(reader, fields["passages"][1], f"{field}.passages", paragraphs)
+    role = ""
+    if "role" in fields:
+        role = reader.text(fields["role"][1], f"{field}.role", required=True)
+        if role not in ROLES:
+            raise reader.fail(
+                fields["role"][1], f"{field}.role", f"{role!r} is not one of {', '.join(ROLES)}"
+            )
     reviewed = True
     if "reviewed" in fields:
         reviewed_node = fields["reviewed"][1]
@@ -287,6 +328,7 @@ def _entity(reader: _Reader, node: yaml.Node, field: str, paragraphs: tuple[str,
         aliases=aliases,
         passages=passages,
         reviewed=reviewed,
+        role=role,
     )
 
 
@@ -659,6 +701,8 @@ def dump_entity(entity: Entity) -> list[str]:
         f"    type: {entity.type}",
         f"    weight: {_weight(entity.weight)}",
     ]
+    if entity.role:
+        lines.append(f"    role: {entity.role}")
     scripts = [s for s in entity.aliases if entity.aliases[s]]
     if scripts:
         lines.append("    aliases:")
@@ -689,6 +733,12 @@ def dump_watchlist(watchlist: Watchlist, header: Iterable[str] = ()) -> str:
         lines[-1] = "entities: []"
     for entity in watchlist.entities:
         lines.extend(dump_entity(entity))
+    if watchlist.threads:
+        lines.append("threads:")
+    for thread in watchlist.threads:
+        lines.append(f"  - name: {_scalar(thread.name)}")
+        lines.extend(_flow_list("    subjects: ", [_scalar(n) for n in thread.subjects]))
+        lines.extend(_flow_list("    paragraphs: ", [str(n) for n in thread.paragraphs]))
     return "\n".join(lines) + "\n"
 
 

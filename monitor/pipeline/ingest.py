@@ -32,7 +32,7 @@ from monitor.feeds import (
     write_opml,
 )
 from monitor.fetch import FetchRequest, fetch_all
-from monitor.match import Matcher
+from monitor.match import Matcher, build
 from monitor.models import (
     Article,
     Entry,
@@ -100,7 +100,12 @@ def export_opml(settings: Settings, feeds_file: str | Path | None = None) -> str
 
 def build_matcher(settings: Settings) -> Matcher:
     ensure_watchlists(settings)  # a baseline added by hand gets its watchlist before matching
-    return Matcher(load_watchlists(settings.watchlists_dir), threshold=settings.match_threshold)
+    return build(
+        load_watchlists(settings.watchlists_dir),
+        settings.relevance_model,
+        settings.match_threshold,
+        settings.encoder_model,
+    )
 
 
 @storage_errors

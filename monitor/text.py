@@ -1,0 +1,41 @@
+"""The one text normal form that phrases are compared in: NFKC (full-width forms), case-folded,
+Chinese in simplified characters with mainland wording (opencc tw2sp: 晶片 -> 芯片), no space
+next to a Chinese character (華為昇騰 910C == 华为昇腾910c), single spaces."""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+
+import opencc
+
+_CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_CJK_CHAR = re.compile(f"[{_CJK}]")
+_SPACE_NEAR_CJK = re.compile(rf"\s+(?=[{_CJK}])|(?<=[{_CJK}])\s+")
+_SPACES = re.compile(r"\s+")
+
+
+@functools.lru_cache(maxsize=8)
+def _converter(config: str) -> opencc.OpenCC:
+    return opencc.OpenCC(config)
+
+
+def convert(text: str, config: str) -> str:
+    """opencc conversion: t2s, s2t, s2twp (Taiwan phrases) or tw2sp (mainland phrases)."""
+    return str(_converter(config).convert(text))
+
+
+def fold(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text).casefold()
+    text = convert(text, "tw2sp")
+    text = _SPACE_NEAR_CJK.sub("", text)
+    return _SPACES.sub(" ", text).strip()
+
+
+def has_chinese(text: str) -> bool:
+    return bool(_CJK_CHAR.search(text))
+
+
+def chinese_share(text: str) -> float:
+    return len(_CJK_CHAR.findall(text)) / max(1, len(text))

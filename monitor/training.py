@@ -1,0 +1,269 @@
+"""Train the relevance model (monitor.relevance) on labelled files, and measure what a baseline
+nobody labelled gets: leave-one-baseline-out (train without baseline B, measure on B).
+
+A tool, not a stage: it reads labelled files and watchlist folders, runs the alias pass and
+the encoder over every item, and fits a logistic regression with scikit-learn. The encoder's
+vectors of labelled items are cached in a file so that retraining does not re-encode.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from monitor.evaluate import Item, load_items, scores
+from monitor.match import learned_matcher
+from monitor.relevance import (
+    FEATURES,
+    Judge,
+    RelevanceModel,
+    Vectors,
+    encoded_text,
+)
+from monitor.watchlist import load_watchlists
+
+MODEL_VERSION = "1"
+REGULARISATION = 0.5  # inverse strength (C) of the L2 penalty: few, correlated features
+BATCH = 64
+
+
+@dataclass(frozen=True)
+class Pair:
+    set_name: str
+    item_id: str
+    baseline_id: str
+    row: tuple[float, ...]
+    label: bool
+
+
+@dataclass(frozen=True)
+class LabelledSet:
+    name: str
+    items: tuple[Item, ...]
+    baselines: tuple[str, ...]
+    pairs: tuple[Pair, ...]  # candidates only: a labelled pair with no alias is a miss
+
+
+def item_vectors(judge: Judge, items: Sequence[Item], cache: Path | None) -> dict[str, Vectors]:
+    """Encoder vectors of the items' title and lead, through a cache keyed by text hash."""
+    texts = {item.id: encoded_text(item.article) for item in items}
+    keys = {
+        i: hashlib.sha1(f"{judge.encoder.name}\n{t}".encode()).hexdigest() for i, t in texts.items()
+    }
+    stored: dict[str, Vectors] = {}
+    if cache is not None and cache.exists():
+        with np.load(cache) as data:
+            stored = {k: data[k] for k in data.files}
+    missing = [i for i in texts if keys[i] not in stored]
+    for start in range(0, len(missing), BATCH):
+        chunk = missing[start : start + BATCH]
+        for ident, vector in zip(
+            chunk, judge.encoder.encode([texts[i] for i in chunk]), strict=True
+        ):
+            stored[keys[ident]] = vector
+    if cache is not None and missing:
+        np.savez(cache, **stored)  # type: ignore[arg-type]
+    return {i: stored[keys[i]] for i in texts}
+
+
+def labelled_set(
+    name: str, path: Path, watchlists_dir: Path, cache: Path | None = None
+) -> LabelledSet:
+    items = load_items(path)
+    watchlists = load_watchlists(watchlists_dir)
+    matcher = learned_matcher(watchlists, _NO_MODEL)
+    judge = matcher.judge
+    assert judge is not None
+    vectors = item_vectors(judge, items, cache)
+    pairs = []
+    for item in items:
+        candidates = matcher.candidates(item.article)
+        if not candidates:
+            continue
+        _, rows = judge.rows(item.article, candidates, vectors[item.id])
+        for (watchlist, _), row in zip(candidates, rows, strict=True):
+            baseline = watchlist.baseline.id
+            pairs.append(Pair(name, item.id, baseline, tuple(row), baseline in item.labels))
+    baselines = tuple(w.baseline.id for w in watchlists)
+    return LabelledSet(name, tuple(items), baselines, tuple(pairs))
+
+
+_NO_MODEL = RelevanceModel(
+    features=FEATURES,
+    mean=(0.0,) * len(FEATURES),
+    scale=(1.0,) * len(FEATURES),
+    coef=(0.0,) * len(FEATURES),
+    intercept=0.0,
+    threshold=0.5,
+)
+
+
+def fit(pairs: Sequence[Pair]) -> RelevanceModel:
+    """Logistic regression on standardised features; the threshold that maximises pair F1 on
+    the training pairs, so it is chosen without the data it will be measured on."""
+    from sklearn.linear_model import LogisticRegression
+
+    x = np.asarray([p.row for p in pairs], dtype=np.float64)
+    y = np.asarray([p.label for p in pairs])
+    mean = x.mean(axis=0)
+    scale = x.std(axis=0)
+    scale[scale == 0] = 1.0
+    model = LogisticRegression(C=REGULARISATION, class_weight="balanced", max_iter=2000)
+    model.fit((x - mean) / scale, y)
+    fitted = RelevanceModel(
+        features=FEATURES,
+        mean=tuple(float(v) for v in mean),
+        scale=tuple(float(v) for v in scale),
+        coef=tuple(float(v) for v in model.coef_[0]),
+        intercept=float(model.intercept_[0]),
+        threshold=0.5,
+        version=MODEL_VERSION,
+    )
+    probabilities = [fitted.probability(p.row) for p in pairs]
+    return _with_threshold(fitted, probabilities, [p.label for p in pairs])
+
+
+def _with_threshold(
+    model: RelevanceModel, probabilities: Sequence[float], labels: Sequence[bool]
+) -> RelevanceModel:
+    best, best_f1 = 0.5, -1.0
+    for threshold in np.arange(0.2, 0.95, 0.025):
+        tp = sum(1 for p, y in zip(probabilities, labels, strict=True) if p >= threshold and y)
+        fp = sum(1 for p, y in zip(probabilities, labels, strict=True) if p >= threshold and not y)
+        fn = sum(1 for p, y in zip(probabilities, labels, strict=True) if p < threshold and y)
+        f1 = 2 * tp / max(1, 2 * tp + fp + fn)
+        if f1 > best_f1:
+            best, best_f1 = float(threshold), f1
+    return RelevanceModel(
+        model.features,
+        model.mean,
+        model.scale,
+        model.coef,
+        model.intercept,
+        round(best, 3),
+        model.version,
+    )
+
+
+def predictions(
+    sets: Sequence[LabelledSet], decide: dict[tuple[str, str, str], bool]
+) -> dict[str, dict[str, Any]]:
+    """Item and pair scores per set from pair decisions (set, item, baseline) -> accepted."""
+    result = {}
+    for labelled in sets:
+        predicted: dict[str, set[str]] = defaultdict(set)
+        for (set_name, item_id, baseline), accepted in decide.items():
+            if set_name == labelled.name and accepted:
+                predicted[item_id].add(baseline)
+        gold = [item.labels for item in labelled.items]
+        result[labelled.name] = scores(gold, [predicted[i.id] for i in labelled.items])
+    return result
+
+
+def leave_one_baseline_out(
+    sets: Sequence[LabelledSet], train_extra: Sequence[LabelledSet] = ()
+) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+    """Each baseline's pairs judged by a model trained without any pair of that baseline
+    (in any set). Returns scores per set and per baseline."""
+    everything = [p for s in [*sets, *train_extra] for p in s.pairs]
+    decide: dict[tuple[str, str, str], bool] = {}
+    for baseline in sorted({b for s in sets for b in s.baselines}):
+        model = fit([p for p in everything if p.baseline_id != baseline])
+        for labelled in sets:
+            for pair in labelled.pairs:
+                if pair.baseline_id == baseline:
+                    accepted = model.probability(pair.row) >= model.threshold
+                    decide[(pair.set_name, pair.item_id, baseline)] = accepted
+    per_set = predictions(sets, decide)
+    per_baseline = {}
+    for labelled in sets:
+        for baseline in labelled.baselines:
+            per_baseline[f"{labelled.name}:{baseline}"] = _pair_scores(labelled, baseline, decide)
+    return per_set, per_baseline
+
+
+def _pair_scores(
+    labelled: LabelledSet, baseline: str, decide: dict[tuple[str, str, str], bool]
+) -> dict[str, Any]:
+    tp = fp = fn = 0
+    for item in labelled.items:
+        accepted = decide.get((labelled.name, item.id, baseline), False)
+        gold = baseline in item.labels
+        tp += accepted and gold
+        fp += accepted and not gold
+        fn += gold and not accepted
+    precision = tp / (tp + fp) if tp + fp else 1.0
+    recall = tp / (tp + fn) if tp + fn else 1.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {
+        "precision": round(precision, 3),
+        "recall": round(recall, 3),
+        "f1": round(f1, 3),
+        "follow_ups": tp + fn,
+    }
+
+
+def log_loss(model: RelevanceModel, pairs: Sequence[Pair]) -> float:
+    total = 0.0
+    for pair in pairs:
+        p = min(1 - 1e-9, max(1e-9, model.probability(pair.row)))
+        total -= math.log(p if pair.label else 1 - p)
+    return total / max(1, len(pairs))
+
+
+CACHE = Path(".cache") / "item-vectors.npz"
+
+
+def parse_set(text: str) -> tuple[Path, Path]:
+    """FILE=WATCHLISTS_DIR."""
+    path, sep, directory = text.partition("=")
+    if not sep or not path or not directory:
+        raise ValueError(f"{text!r}: expected FILE=WATCHLISTS_DIR")
+    if not Path(path).is_file():
+        raise ValueError(f"{path}: no such labelled file")
+    if not Path(directory).is_dir():
+        raise ValueError(f"{directory}: no such watchlist folder")
+    return Path(path), Path(directory)
+
+
+def train(sets: Sequence[tuple[Path, Path]], output: Path | None = None) -> dict[str, Any]:
+    """Fit the model on every set, write it (with its report) and return the report, whose
+    leave-one-baseline-out figures are what a baseline nobody labelled gets."""
+    from monitor.relevance import MODEL_FILE
+
+    CACHE.parent.mkdir(exist_ok=True)
+    labelled = [
+        labelled_set(f"{path.stem}@{directory.name}", path, directory, CACHE)
+        for path, directory in sets
+    ]
+    per_set, per_baseline = leave_one_baseline_out(labelled)
+    model = fit([p for s in labelled for p in s.pairs])
+    report = {
+        "trained_on": [s.name for s in labelled],
+        "pairs": sum(len(s.pairs) for s in labelled),
+        "threshold": model.threshold,
+        "leave_one_baseline_out": {"per_set": per_set, "per_baseline": per_baseline},
+    }
+    target = output or MODEL_FILE
+    target.write_text(model.to_json(report), encoding="utf-8")
+    report["written"] = str(target)
+    return report
+
+
+def format_report(report: dict[str, Any]) -> str:
+    lines = [f"trained on {', '.join(report['trained_on'])}: {report['pairs']} candidate pairs"]
+    lines.append("leave-one-baseline-out (each baseline judged by a model trained without it):")
+    for name, figures in report["leave_one_baseline_out"]["per_set"].items():
+        lines.append(
+            f"  {name}: P {figures['precision']:.2f} R {figures['recall']:.2f} "
+            f"F1 {figures['f1']:.2f}, pair F1 {figures['pair_f1']:.2f}"
+        )
+    lines.append(f"model written to {report['written']} (threshold {report['threshold']})")
+    return "\n".join(lines)
