@@ -48,7 +48,10 @@ def canonical_url(url: str) -> str:
         normal = courlan.normalize_url(url)
     except (ValueError, AttributeError):
         normal = url
-    parts = urlsplit(normal)
+    try:
+        parts = urlsplit(normal)
+    except ValueError:  # "http://a]b/": nothing to normalise; the caller keys it as given
+        return url
     # courlan keeps a bare trailing "?" and "/" differences; settle them so equal pages match.
     path = parts.path or "/"
     return urlunsplit((parts.scheme, parts.netloc, path, parts.query, ""))
@@ -107,5 +110,8 @@ def article_url(link: str, final_url: str | None) -> str:
 
 
 def _host(url: str) -> str:
-    host = urlsplit(url).hostname or ""
+    try:
+        host = urlsplit(url).hostname or ""
+    except ValueError:
+        return ""
     return host.removeprefix("www.")

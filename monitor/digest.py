@@ -138,7 +138,10 @@ def _source_name(name: str | None, url: str) -> str:
     name = clean(name)
     if name:
         return name
-    host = urlsplit(url).hostname or ""
+    try:
+        host = urlsplit(url).hostname or ""
+    except ValueError:
+        return ""
     return host.removeprefix("www.")
 
 

@@ -64,6 +64,25 @@ def is_remote(url: str) -> bool:
     return url[:8].lower().startswith(("http://", "https://"))
 
 
+def url_problem(url: str) -> str | None:
+    """Why an http(s) URL cannot be used as an address (no host, a broken IPv6 bracket, a
+    port out of range), or None. urlsplit raises on these, and one such link from a
+    stranger's feed must not end a poll."""
+    try:
+        parts = urlsplit(url.strip())
+        parts.port  # noqa: B018 - raises ValueError for a port out of range
+    except ValueError as exc:
+        return f"bad URL: {exc}"
+    if not parts.hostname:
+        return "bad URL: no host"
+    return None
+
+
+def is_usable_link(url: str) -> bool:
+    """An http(s) URL that parses: safe to key, fetch and show."""
+    return is_remote(url) and url_problem(url) is None
+
+
 def load_feeds(path: str | Path) -> list[Feed]:
     """Read and validate a feeds file. Relative local paths are taken relative to the file,
     so a sample feed list works from any working directory. Errors name file:line."""
@@ -113,6 +132,9 @@ def _feed_from(item: Any, path: Path) -> Feed:
     url = url.strip()
     if "://" in url and not is_remote(url) and not url.startswith("file://"):
         raise ConfigError(f"{where}: url: only http(s) URLs and local paths are polled: {url}")
+    problem = url_problem(url) if is_remote(url) else None
+    if problem:
+        raise ConfigError(f"{where}: url: {problem}: {url}")
     if not is_remote(url):
         local = Path(url.removeprefix("file://"))
         url = str(local if local.is_absolute() else (path.parent / local).resolve())
@@ -193,6 +215,9 @@ def read_opml(data: bytes, source: str = "OPML") -> list[Feed]:
         url = (outline.get("xmlUrl") or "").strip()
         if not is_remote(url):
             continue
+        problem = url_problem(url)
+        if problem:
+            raise ConfigError(f"{source}:{outline.sourceline}: xmlUrl: {problem}: {url}")
         name = outline.get("title") or outline.get("text") or ""
         language = outline.get("language") or ""
         feeds.append(Feed(url=url, name=name.strip(), language=language.strip()))
@@ -414,9 +439,16 @@ def spread_by_host(items: Sequence[_T], url: Callable[[_T], str]) -> list[_T]:
     adding up."""
     by_host: dict[str, list[_T]] = {}
     for item in items:
-        by_host.setdefault(urlsplit(url(item)).netloc.lower(), []).append(item)
+        by_host.setdefault(_netloc(url(item)), []).append(item)
     queues = list(by_host.values())
     spread: list[_T] = []
     for rank in range(max((len(q) for q in queues), default=0)):
         spread.extend(q[rank] for q in queues if rank < len(q))
     return spread
+
+
+def _netloc(url: str) -> str:
+    try:
+        return urlsplit(url).netloc.lower()
+    except ValueError:  # an unparseable URL is its own host
+        return url

@@ -24,11 +24,12 @@ from monitor.errors import (
 from monitor.extract import Extractor, detect_language
 from monitor.feeds import (
     add_feeds,
-    is_remote,
+    is_usable_link,
     load_feeds,
     parse_feed,
     read_opml,
     spread_by_host,
+    url_problem,
     write_opml,
 )
 from monitor.fetch import FetchRequest, fetch_all
@@ -279,10 +280,11 @@ def ingest_entries(
 
 def _entry_url(entry: Entry) -> str:
     """The canonical URL an entry stands for. Entries without an http(s) link are keyed by
-    feed and id: a javascript: or file: link is never stored as an address to follow."""
-    if is_remote(entry.link):
+    feed and id: a javascript: or file: link, or one that does not parse, is never stored as
+    an address to follow."""
+    if is_usable_link(entry.link):
         return canonical_url(entry.link)
-    if is_remote(entry.guid):
+    if is_usable_link(entry.guid):
         return canonical_url(entry.guid)
     return f"{entry.feed_url}#{entry.guid}"
 
@@ -308,7 +310,7 @@ def _page_wanted(entry: Entry, settings: Settings, feeds: Mapping[str, Feed]) ->
     feed = feeds.get(entry.feed_url)
     if not settings.fetch_pages or (feed is not None and not feed.fetch_pages):
         return False
-    return entry.link.lower().startswith(("http://", "https://"))
+    return is_usable_link(entry.link)
 
 
 def _no_page_reason(entry: Entry, settings: Settings) -> str:
@@ -316,6 +318,9 @@ def _no_page_reason(entry: Entry, settings: Settings) -> str:
         return "page not fetched: the entry has no link"
     if not entry.link.lower().startswith(("http://", "https://")):
         return "page not fetched: only http(s) links are fetched"
+    problem = url_problem(entry.link)
+    if problem:
+        return f"page not fetched: {problem}"
     if not settings.fetch_pages:
         return "page not fetched: fetch_pages is off"
     return "page not fetched: fetch_pages is off for this feed"
@@ -324,7 +329,7 @@ def _no_page_reason(entry: Entry, settings: Settings) -> str:
 def _source(entry: Entry, feeds: Mapping[str, Feed]) -> stored_articles.Source:
     feed = feeds.get(entry.feed_url)
     return stored_articles.Source(
-        url=entry.link if is_remote(entry.link) else _entry_url(entry),
+        url=entry.link if is_usable_link(entry.link) else _entry_url(entry),
         feed_url=entry.feed_url,
         source_name=feed.name if feed else "",
         title=entry.title,
