@@ -192,7 +192,7 @@ def digest_command(
     for key in report.sent:
         print(f"sent digest {key}")
     for key, error in report.failed:
-        print(f"not sent {key}: {error} (stays pending; retried on the next run)")
+        print(f"not sent {key}: {error}")
     for key in report.skipped:
         print(f"digest of {key} is empty and digest_skip_empty is set; not sent")
     if send and not (report.sent or report.failed or report.skipped):

@@ -32,6 +32,11 @@ from monitor.errors import ConfigError, FeedParseError
 from monitor.models import Entry, Feed
 
 FEED_KEYS = {"url", "name", "language", "interval", "fetch_pages"}
+# What a feed may put in one field. A title is shown in subjects, digests and terminals; one
+# of 1 MB made a 12 MB message that SMTP servers refuse. Real titles are under 300 characters.
+TITLE_CHARS = 500
+AUTHOR_CHARS = 200
+SUMMARY_CHARS = 100_000  # a full article in content:encoded fits; more is not a summary
 MIN_INTERVAL = 5  # minutes; polling a news feed more often than this is impolite
 DEFAULT_INTERVAL = 60
 
@@ -287,6 +292,11 @@ def parse_feed(
     )
 
 
+def cap(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` characters, marked with an ellipsis when cut."""
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
 def _entry_from_feedparser(raw: Any, feed_url: str, language: str) -> Entry | None:
     title = html_to_text(str(raw.get("title", "") or ""))
     link = str(raw.get("link", "") or "").strip()
@@ -304,11 +314,11 @@ def _entry_from_feedparser(raw: Any, feed_url: str, language: str) -> Entry | No
         feed_url=feed_url,
         guid=guid or fallback_guid(link, title, published),
         link=link,
-        title=title,
-        summary=summary,
+        title=cap(title, TITLE_CHARS),
+        summary=cap(summary, SUMMARY_CHARS),
         published=published,
-        language=str(raw.get("language", "") or "") or language,
-        author=html_to_text(str(raw.get("author", "") or "")),
+        language=cap(str(raw.get("language", "") or "") or language, 35),
+        author=cap(html_to_text(str(raw.get("author", "") or "")), AUTHOR_CHARS),
     )
 
 
@@ -378,11 +388,11 @@ def _entry_from_json(item: dict[str, Any], feed_url: str, language: str) -> Entr
         feed_url=feed_url,
         guid=guid or fallback_guid(link, title, published),
         link=link,
-        title=title,
-        summary=summary,
+        title=cap(title, TITLE_CHARS),
+        summary=cap(summary, SUMMARY_CHARS),
         published=published,
-        language=_text(item.get("language")) or language,
-        author=author,
+        language=cap(_text(item.get("language")) or language, 35),
+        author=cap(author, AUTHOR_CHARS),
     )
 
 

@@ -75,9 +75,16 @@ def send(message: EmailMessage, settings: Settings) -> None:
         reply = exc.smtp_error
         if isinstance(reply, bytes):
             reply = reply.decode("utf-8", "replace")
-        raise DeliveryError(f"SMTP server {where} answered {exc.smtp_code}: {reply}") from exc
+        raise DeliveryError(
+            f"SMTP server {where} answered {exc.smtp_code}: {reply}",
+            permanent=500 <= exc.smtp_code < 600,
+        ) from exc
     except smtplib.SMTPRecipientsRefused as exc:
-        raise DeliveryError(f"SMTP server {where} refused every recipient") from exc
+        codes = [code for code, _ in exc.recipients.values()]
+        raise DeliveryError(
+            f"SMTP server {where} refused every recipient ({', '.join(map(str, codes))})",
+            permanent=all(500 <= code < 600 for code in codes),
+        ) from exc
     except (smtplib.SMTPException, OSError) as exc:  # ssl.SSLError is an OSError
         raise DeliveryError(f"cannot send through {where}: {type(exc).__name__}: {exc}") from exc
 

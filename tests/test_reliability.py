@@ -6,20 +6,23 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import socket
 from collections.abc import Iterable
 from pathlib import Path
 
 import conftest
 import pytest
 from click.testing import CliRunner
+from digest_support import digest_settings, follow_up, store_article
 from sqlite_utils import Database
-from test_poll import NO_MATCHES, NOW, count, feeds_file, good_feeds
+from test_poll import NO_MATCHES, NOW, count, feeds_file, good_feeds, rss
 
 from monitor import pipeline
 from monitor.cli import cli
 from monitor.config import Settings
 from monitor.errors import ConfigError
-from monitor.feeds import load_feeds, read_opml
+from monitor.feeds import TITLE_CHARS, load_feeds, read_opml
+from storage import digests as outbox
 from storage import feeds as stored_feeds
 from storage import open_db
 
@@ -108,3 +111,111 @@ def test_feeds_import_refuses_an_opml_outline_with_a_malformed_url(tmp_path: Pat
     assert "bad URL" in result.output
     assert "Traceback" not in result.output
     assert not feeds.exists()
+
+
+# --- 2. one refused digest never blocks the others; feed fields are capped ----------------------
+
+
+@pytest.fixture
+def small_smtp() -> Iterable[conftest.SMTPServer]:
+    """An SMTP server that refuses messages over 100 kB with 552, as Postfix does over its
+    message_size_limit."""
+    from aiosmtpd.controller import Controller
+
+    collector = conftest.SMTPCollector()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(collector, hostname="127.0.0.1", port=port, data_size_limit=100_000)
+    controller.start()
+    try:
+        yield conftest.SMTPServer("127.0.0.1", port, collector)
+    finally:
+        controller.stop()
+
+
+def pending_digest(db: Database, key: str, html: str) -> None:
+    outbox.create_pending(
+        db,
+        kind="daily",
+        key=key,
+        subject=f"Follow-ups for {key}",
+        html=html,
+        text="text",
+        recipients=["ana@example.org"],
+        message_id=f"<{key}@test>",
+        now=NOW,
+    )
+
+
+def test_a_digest_refused_with_552_does_not_block_later_ones_and_is_given_up_after_retries(
+    settings: Settings, tmp_path: Path, small_smtp: conftest.SMTPServer, db: Database
+) -> None:
+    s = digest_settings(settings, tmp_path, small_smtp)
+    pending_digest(db, "2026-02-17", "<p>" + "x" * 300_000 + "</p>")
+    pending_digest(db, "2026-02-18", "<p>small</p>")
+    pending_digest(db, "2026-02-19", "<p>small too</p>")
+
+    sent, failed = pipeline.deliver_pending(db, s, NOW, "daily")
+
+    assert sent == ["2026-02-18", "2026-02-19"]
+    assert [key for key, _ in failed] == ["2026-02-17"]
+    assert "552" in failed[0][1]
+    row = outbox.get(db, "daily", "2026-02-17")
+    assert row is not None
+    assert row["status"] == "pending"
+    for attempt in range(2, outbox.MAX_ATTEMPTS + 1):
+        sent, failed = pipeline.deliver_pending(db, s, NOW + dt.timedelta(hours=attempt), "daily")
+        assert sent == []
+    row = outbox.get(db, "daily", "2026-02-17")
+    assert row is not None
+    assert row["status"] == "failed"
+    assert "552" in row["last_error"]
+    assert f"marked failed after {outbox.MAX_ATTEMPTS} attempts" in failed[0][1]
+    # Given up: never tried again, and not counted as unsent.
+    assert pipeline.deliver_pending(db, s, NOW + dt.timedelta(days=1), "daily") == ([], [])
+
+
+def test_a_connection_failure_still_stops_the_run_so_the_rest_waits(
+    settings: Settings, tmp_path: Path, smtp_server: conftest.SMTPServer, db: Database
+) -> None:
+    s = digest_settings(settings, tmp_path, smtp_server)
+    pending_digest(db, "2026-02-18", "<p>a</p>")
+    pending_digest(db, "2026-02-19", "<p>b</p>")
+    smtp_server.collector.refuse = True  # 451: the server, not the message
+    sent, failed = pipeline.deliver_pending(db, s, NOW, "daily")
+    assert sent == []
+    assert [key for key, _ in failed] == ["2026-02-18"]
+    assert all(row["status"] == "pending" for row in outbox.unsent(db, "daily"))
+
+
+def test_a_1mb_feed_title_is_capped_in_storage_and_in_the_digest(
+    http_server: conftest.TestHTTPServer,
+    settings: Settings,
+    tmp_path: Path,
+    small_smtp: conftest.SMTPServer,
+    db: Database,
+) -> None:
+    huge = "Huge " * 200_000  # 1 MB
+    feed = http_server.add(
+        "/huge-title.xml",
+        rss([("1", "https://x.test/1", "teaser")]).replace(b"Story 1", huge.encode()),
+        headers={"Content-Type": "application/rss+xml"},
+    )
+    path = feeds_file(tmp_path, [{"url": feed, "fetch_pages": False}])
+    pipeline.poll_due_feeds(db, settings, NOW, path, matcher=NO_MATCHES)
+    (title,) = [row["title"] for row in db.query("SELECT title FROM articles")]
+    assert len(title) <= TITLE_CHARS
+    assert title.startswith("Huge Huge")
+
+    # A row stored before the cap (written straight into the database) is cut when shown.
+    s = digest_settings(settings, tmp_path, small_smtp)
+    day_start = dt.datetime(2026, 3, 28, 23, tzinfo=dt.UTC)
+    article = store_article(
+        db, url="https://x.test/huge", title=huge, stored_at=day_start + dt.timedelta(hours=2)
+    )
+    follow_up(db, article, "goujon-real-stakes", 0.9, day_start + dt.timedelta(hours=2))
+    report = pipeline.send_pending_digests(db, s, dt.datetime(2026, 3, 30, 6, tzinfo=dt.UTC))
+    assert report.sent == ("2026-03-29",)
+    (message,) = small_smtp.messages
+    assert len(message.as_bytes()) < 100_000

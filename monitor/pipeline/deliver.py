@@ -125,8 +125,17 @@ def deliver_pending(
         try:
             mail.send(message, settings)
         except DeliveryError as exc:
-            outbox.mark_failed(db, row["id"], str(exc))
-            failed.append((row["key"], str(exc)))
+            attempts = int(row["attempts"]) + 1  # claim() counted this one
+            give_up = exc.permanent and attempts >= outbox.MAX_ATTEMPTS
+            outbox.mark_failed(db, row["id"], str(exc), give_up=give_up)
+            fate = (
+                f"marked failed after {attempts} attempts"
+                if give_up
+                else "stays pending; retried on the next run"
+            )
+            failed.append((row["key"], f"{exc} ({fate})"))
+            if exc.permanent:
+                continue  # this message was refused, not the server down: try the others
             break  # the server is down or refusing: the rest waits for the next run too
         outbox.mark_sent(db, row["id"], row["message_id"], now)
         sent.append(row["key"])

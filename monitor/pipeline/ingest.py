@@ -23,7 +23,9 @@ from monitor.errors import (
 )
 from monitor.extract import Extractor, detect_language
 from monitor.feeds import (
+    TITLE_CHARS,
     add_feeds,
+    cap,
     is_usable_link,
     load_feeds,
     parse_feed,
@@ -369,7 +371,7 @@ def _page_article(
     return (
         Article(
             url=article_url(entry.link, page.url) if entry.link else fallback.url,
-            title=entry.title or extracted.title,
+            title=entry.title or cap(extracted.title, TITLE_CHARS),
             text=text,
             language=extracted.language,
             published=entry.published or extracted.published,
