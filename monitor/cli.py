@@ -7,6 +7,7 @@ import datetime as dt
 import json
 import logging
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ import click
 from monitor import config as config_module
 from monitor import pipeline, scheduler, timeutil
 from monitor.config import Settings
-from monitor.errors import ConfigError, MonitorError
+from monitor.errors import ConfigError, DeliveryError, MonitorError
 
 
 class MonitorGroup(click.Group):
@@ -197,6 +198,15 @@ def digest_command(
         print(f"digest of {key} is empty and digest_skip_empty is set; not sent")
     if send and not (report.sent or report.failed or report.skipped):
         print(f"digest of {built_day} was already sent; not sending it again")
+    _fail_if_not_sent(report.failed)
+
+
+def _fail_if_not_sent(failed: Sequence[tuple[str, str]]) -> None:
+    """Exit 1 (one line) when something this command was asked to send was not sent."""
+    if failed:
+        raise DeliveryError(
+            f"{len(failed)} message(s) not sent: {', '.join(key for key, _ in failed)}"
+        )
 
 
 @cli.command("serve")
@@ -264,8 +274,15 @@ def run_command(ctx: click.Context, once: bool, feeds_file: str | None) -> None:
         scheduler.serve(settings, feeds_file=feeds)
         return
     _log_lines(logging.WARNING)
-    for line in scheduler.summary(scheduler.run_once(settings, feeds_file=feeds), settings):
+    report = scheduler.run_once(settings, feeds_file=feeds)
+    for line in scheduler.summary(report, settings):
         print(line)
+    _fail_if_not_sent(
+        [
+            *(report.alerts.failed if report.alerts else ()),
+            *(report.digests.failed if report.digests else ()),
+        ]
+    )
 
 
 class _Progress:

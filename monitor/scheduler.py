@@ -149,11 +149,13 @@ def summary(report: CycleReport, settings: Settings) -> list[str]:
         lines += [f"  failed: {o.name or o.url}: {o.error}" for o in poll.failed]
     if report.alerts is not None and report.alerts.sent:
         lines.append(f"alerts sent: {len(report.alerts.sent)}")
+    if report.alerts is not None:
+        lines += [f"alert {key} not sent: {error}" for key, error in report.alerts.failed]
     if report.digests is not None:
         if report.digests.sent:
             lines.append(f"digests sent: {', '.join(report.digests.sent)}")
         for key, error in report.digests.failed:
-            lines.append(f"digest {key} not sent (will retry): {error}")
+            lines.append(f"digest {key} not sent: {error}")
     if report.today_page is not None:
         lines.append(f"today's digest so far: {report.today_page}")
     lines.append(f"outputs (RSS, Atom, digest pages): {settings.outputs}")

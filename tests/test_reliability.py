@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import logging
 import socket
 from collections.abc import Iterable
 from pathlib import Path
@@ -13,7 +14,7 @@ from pathlib import Path
 import conftest
 import pytest
 from click.testing import CliRunner
-from digest_support import digest_settings, follow_up, store_article
+from digest_support import digest_settings, follow_up, seed_day, store_article
 from sqlite_utils import Database
 from test_poll import NO_MATCHES, NOW, count, feeds_file, good_feeds, rss
 
@@ -219,3 +220,45 @@ def test_a_1mb_feed_title_is_capped_in_storage_and_in_the_digest(
     assert report.sent == ("2026-03-29",)
     (message,) = small_smtp.messages
     assert len(message.as_bytes()) < 100_000
+
+
+# --- 3. a failed send is heard: a warning, and a non-zero exit -----------------------------------
+
+
+def closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_failed_send_is_a_warning_and_the_cli_exits_non_zero(
+    settings: Settings, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    s = digest_settings(settings, tmp_path)
+    db = open_db(s.database)
+    seed_day(db, dt.datetime(2026, 3, 28, 23, tzinfo=dt.UTC))
+    db.close()
+    config_file = tmp_path / "monitor.toml"
+    config_file.write_text(
+        f'data_dir = "{s.data_dir}"\nwatchlists_dir = "{s.watchlists_dir}"\n'
+        f'timezone = "Europe/Paris"\nsmtp_host = "127.0.0.1"\nsmtp_port = {closed_port()}\n'
+        f'smtp_security = "none"\nmail_to = ["ana@example.org"]\nsmtp_timeout = 2\n',
+        encoding="utf-8",
+    )
+    caplog.set_level(logging.WARNING)
+    result = CliRunner().invoke(
+        cli, ["--config", str(config_file), "digest", "--date", "2026-03-29", "--send"], env={}
+    )
+    assert result.exit_code == 1, result.output
+    assert "not sent 2026-03-29" in result.output
+    assert "Traceback" not in result.output
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert any("2026-03-29 not sent" in w and "refused" in w.lower() for w in warnings), warnings
+
+    feeds = tmp_path / "feeds.yaml"
+    feeds.write_text("feeds: []\n")
+    again = CliRunner().invoke(
+        cli, ["--config", str(config_file), "run", "--once", "--feeds", str(feeds)], env={}
+    )
+    assert again.exit_code == 1, again.output
+    assert "digest 2026-03-29 not sent" in again.output

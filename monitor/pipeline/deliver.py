@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Mapping, Sequence
 from http.server import ThreadingHTTPServer
 from pathlib import Path
@@ -28,6 +29,8 @@ from monitor.watchlist import (
 from storage import digests as outbox
 from storage import storage_errors
 from storage.matches import matches_between, recent_matches
+
+log = logging.getLogger(__name__)
 
 # --- digests, alerts and feeds --------------------------------------------------------
 #
@@ -134,6 +137,8 @@ def deliver_pending(
                 else "stays pending; retried on the next run"
             )
             failed.append((row["key"], f"{exc} ({fate})"))
+            # The service logs only its ticks otherwise: a failing send must be heard.
+            log.warning("%s %s not sent: %s (%s)", row["kind"], row["key"], exc, fate)
             if exc.permanent:
                 continue  # this message was refused, not the server down: try the others
             break  # the server is down or refusing: the rest waits for the next run too
