@@ -92,7 +92,14 @@ def poll_command(ctx: click.Context, feeds_file: str | None) -> None:
     Example:
         monitor poll --feeds watchlists/sample-feeds.yaml
     """
-    report = pipeline.poll_once(settings_from(ctx), dt.datetime.now(dt.UTC), feeds_file)
+    settings = settings_from(ctx)
+    # The same lock as the service's poll: two polls at once would fetch everything twice
+    # and trip over each other's writes ("database is locked").
+    with scheduler.exclusive(settings, "poll") as acquired:
+        if not acquired:
+            print("another poll is running (lock held); nothing done this time")
+            return
+        report = pipeline.poll_once(settings, dt.datetime.now(dt.UTC), feeds_file)
     if not report.feeds:
         print("no feed is due")
     for outcome in report.feeds:

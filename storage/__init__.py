@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import fcntl
 import functools
+import os
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import ParamSpec, TypeVar
 
@@ -21,16 +24,34 @@ def open_db(path: str | Path) -> sqlite_utils.Database:
         if str(path) != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         db = sqlite_utils.Database(str(path))
-        # WAL lets `monitor serve` read while a poll writes; the busy timeout rides over
-        # the short overlaps between the scheduler's jobs.
-        if str(path) != ":memory:":
-            db.enable_wal()
+        # The busy timeout rides over the short overlaps between processes; it is set first
+        # so that switching to WAL (which needs a moment of exclusive access) waits too.
         db.execute("PRAGMA busy_timeout = 10000")
         db.execute("PRAGMA foreign_keys = ON")
-        migrations.apply(db)
+        with _migration_lock(path):
+            # WAL lets `monitor serve` read while a poll writes.
+            if str(path) != ":memory:":
+                db.enable_wal()
+            migrations.apply(db)
     except (sqlite3.Error, OSError) as exc:
         raise StorageError(f"cannot open database {path}: {exc}") from exc
     return db
+
+
+@contextlib.contextmanager
+def _migration_lock(path: str | Path) -> Iterator[None]:
+    """Hold ``<database>.migrate.lock`` (waiting for it): two processes starting on a fresh
+    data directory would otherwise both create the tables ("table feeds already exists").
+    An flock goes away with its process, so a killed start leaves nothing behind."""
+    if str(path) == ":memory:":
+        yield
+        return
+    fd = os.open(f"{path}.migrate.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
 
 
 _P = ParamSpec("_P")

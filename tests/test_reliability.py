@@ -7,7 +7,10 @@ import dataclasses
 import datetime as dt
 import json
 import logging
+import os
 import socket
+import subprocess
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -262,3 +265,65 @@ def test_failed_send_is_a_warning_and_the_cli_exits_non_zero(
     )
     assert again.exit_code == 1, again.output
     assert "digest 2026-03-29 not sent" in again.output
+
+
+# --- 5. concurrent commands on one data directory ------------------------------------------------
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def monitor_env(tmp_path: Path) -> dict[str, str]:
+    watchlists = tmp_path / "no-watchlists"
+    watchlists.mkdir(exist_ok=True)
+    return {
+        **os.environ,
+        "MONITOR_DATA_DIR": str(tmp_path / "data"),
+        "MONITOR_WATCHLISTS_DIR": str(watchlists),
+        "MONITOR_ALLOW_PRIVATE_ADDRESSES": "true",
+        "MONITOR_PER_HOST_DELAY": "0",
+    }
+
+
+def test_two_monitor_polls_at_once_on_a_fresh_directory_poll_once_and_exit_cleanly(
+    http_server: conftest.TestHTTPServer, tmp_path: Path
+) -> None:
+    feed = http_server.add(
+        "/slow.xml",
+        rss([("1", "https://x.test/1", "one")]),
+        headers={"Content-Type": "application/rss+xml"},
+        delay=2.0,
+    )
+    path = feeds_file(tmp_path, [{"url": feed, "fetch_pages": False}])
+    command = [sys.executable, "-m", "monitor", "poll", "--feeds", str(path)]
+    env = monitor_env(tmp_path)
+    processes = [
+        subprocess.Popen(
+            command, env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+        for _ in range(2)
+    ]
+    outputs = [p.communicate(timeout=60)[0] for p in processes]
+    assert [p.returncode for p in processes] == [0, 0], outputs
+    assert sum("another poll is running" in out for out in outputs) == 1, outputs
+    assert len(http_server.requests_for("/slow.xml")) == 1
+    assert not any("Traceback" in out or "locked" in out for out in outputs), outputs
+
+
+OPEN_DB = "import sys; from storage import open_db; open_db(sys.argv[1]).close()"
+
+
+def test_processes_starting_together_on_a_fresh_database_migrate_it_once(tmp_path: Path) -> None:
+    for round_ in range(3):
+        database = tmp_path / f"fresh{round_}" / "monitor.db"
+        processes = [
+            subprocess.Popen(
+                [sys.executable, "-c", OPEN_DB, str(database)],
+                cwd=REPO,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+            for _ in range(8)
+        ]
+        outputs = [p.communicate(timeout=60)[0] for p in processes]
+        assert [p.returncode for p in processes] == [0] * 8, outputs
