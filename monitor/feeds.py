@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 from xml.sax.saxutils import quoteattr
 
+import charset_normalizer
 import feedparser
 import lxml.etree
 import lxml.html
@@ -266,21 +267,32 @@ def parse_feed(
     response_headers = {k.lower(): v for k, v in headers.items()}
     if is_remote(feed_url):  # relative links in the feed resolve against it
         response_headers.setdefault("content-location", feed_url)
-    try:
-        result = feedparser.parse(io.BytesIO(body), response_headers=response_headers)
-    except Exception as exc:  # feedparser is meant never to raise; be sure one feed stays one feed
-        raise FeedParseError(f"feed parser failed: {type(exc).__name__}: {exc}") from exc
+    result = _feedparser(body, response_headers)
+    recoded = ""
+    if isinstance(result.get("bozo_exception"), feedparser.CharacterEncodingOverride):
+        # The declared charset did not decode the bytes and feedparser fell back to a
+        # single-byte codec, which turns GBK or Big5 titles into mojibake without an error.
+        # Detect the real charset and parse the text again as UTF-8.
+        redecoded = _redecode(body)
+        if redecoded is not None:
+            text, codec = redecoded
+            response_headers["content-type"] = _with_utf8(response_headers.get("content-type"))
+            result = _feedparser(
+                _XML_ENCODING.sub(r'\1"utf-8"', text, count=1).encode(), response_headers
+            )
+            recoded = f"the declared charset is wrong; decoded as {codec}"
     feed_language = language or str(result.feed.get("language", "") or "")
     entries = []
     for raw in result.entries:
         entry = _entry_from_feedparser(raw, feed_url, feed_language)
         if entry is not None:
             entries.append(entry)
-    warning = ""
+    warning = recoded
     if result.get("bozo"):
         warning = (
             f"ill-formed feed: {type(result.bozo_exception).__name__}: {result.bozo_exception}"
         )
+        warning = f"{recoded}; {warning}" if recoded else warning
     if not entries:
         if warning:
             raise FeedParseError(f"no entries; {warning}")
@@ -295,6 +307,34 @@ def parse_feed(
 def cap(text: str, limit: int) -> str:
     """``text`` cut to at most ``limit`` characters, marked with an ellipsis when cut."""
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _feedparser(body: bytes, headers: dict[str, str]) -> Any:
+    try:
+        return feedparser.parse(io.BytesIO(body), response_headers=headers)
+    except Exception as exc:  # feedparser is meant never to raise; be sure one feed stays one feed
+        raise FeedParseError(f"feed parser failed: {type(exc).__name__}: {exc}") from exc
+
+
+_XML_ENCODING = re.compile(r"""(<\?xml[^>]*?\bencoding\s*=\s*)["'][^"']*["']""")
+_SINGLE_BYTE = re.compile(r"^(?:cp125\d|windows_125\d|latin_1|iso8859_\d+|ascii)$")
+
+
+def _redecode(body: bytes) -> tuple[str, str] | None:
+    """(text, codec) when charset detection finds a multi-byte charset that decodes the
+    whole body; None when it finds nothing better than what feedparser fell back to."""
+    best = charset_normalizer.from_bytes(body).best()
+    if best is None or _SINGLE_BYTE.match(best.encoding):
+        return None
+    try:
+        return body.decode(best.encoding), best.encoding
+    except (UnicodeDecodeError, LookupError):
+        return None
+
+
+def _with_utf8(content_type: str | None) -> str:
+    media = (content_type or "application/xml").split(";")[0].strip()
+    return f"{media}; charset=utf-8"
 
 
 def _entry_from_feedparser(raw: Any, feed_url: str, language: str) -> Entry | None:

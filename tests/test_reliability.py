@@ -25,7 +25,7 @@ from monitor import pipeline
 from monitor.cli import cli
 from monitor.config import Settings
 from monitor.errors import ConfigError
-from monitor.feeds import TITLE_CHARS, load_feeds, read_opml
+from monitor.feeds import TITLE_CHARS, load_feeds, parse_feed, read_opml
 from storage import digests as outbox
 from storage import feeds as stored_feeds
 from storage import open_db
@@ -327,3 +327,30 @@ def test_processes_starting_together_on_a_fresh_database_migrate_it_once(tmp_pat
         ]
         outputs = [p.communicate(timeout=60)[0] for p in processes]
         assert [p.returncode for p in processes] == [0] * 8, outputs
+
+
+# --- 6. a wrongly declared charset ---------------------------------------------------------------
+
+
+def test_gbk_feed_declared_utf8_is_stored_as_correct_chinese(
+    http_server: conftest.TestHTTPServer, settings: Settings, db: Database, tmp_path: Path
+) -> None:
+    # A real Chinese feed, transcoded to GBK and served as UTF-8 (header and XML declaration).
+    text = (conftest.DATA / "feeds" / "36kr-ai.xml").read_text(encoding="utf-8")
+    text = text.replace("\xa0", " ")  # the one character GBK lacks
+    feed = http_server.add(
+        "/gbk.xml",
+        text.encode("gbk"),
+        headers={"Content-Type": "application/rss+xml; charset=utf-8"},
+    )
+    path = feeds_file(tmp_path, [{"url": feed, "fetch_pages": False}])
+
+    report = pipeline.poll_due_feeds(db, settings, NOW, path, matcher=NO_MATCHES)
+
+    (outcome,) = report.feeds
+    assert outcome.status == "new"
+    assert "charset" in outcome.warning
+    expected = {e.title for e in parse_feed(text.encode(), {}, feed).entries}
+    stored = {row["title"] for row in db.query("SELECT title FROM articles")}
+    assert stored == expected
+    assert any("OpenAI" in t and "苹果" in t for t in stored), stored
