@@ -78,6 +78,20 @@ def fingerprint(text: str) -> str | None:
     return digest[:32]
 
 
+ENTRY_MIN_TEXT = 40  # normalised characters of title and summary for an entry content key
+
+
+def entry_key(title: str, summary: str) -> str | None:
+    """A hash of an entry's title and summary, to know a re-published item within its feed.
+    None when there is too little text to tell items apart (a bare "Morning briefing"
+    title would make every day's briefing one item)."""
+    title_part, summary_part = normalise(title), normalise(summary)
+    if len(title_part) + len(summary_part) < ENTRY_MIN_TEXT:
+        return None
+    digest = hashlib.sha256(f"{title_part}\n{summary_part}".encode()).hexdigest()
+    return digest[:32]
+
+
 # Hosts whose links only redirect to the publisher's page.
 REDIRECTORS = frozenset(
     {

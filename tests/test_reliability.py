@@ -354,3 +354,39 @@ def test_gbk_feed_declared_utf8_is_stored_as_correct_chinese(
     stored = {row["title"] for row in db.query("SELECT title FROM articles")}
     assert stored == expected
     assert any("OpenAI" in t and "苹果" in t for t in stored), stored
+
+
+# --- 7. rotating GUIDs ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("links_rotate", [False, True])
+def test_a_feed_rotating_its_guids_stores_each_item_once(
+    http_server: conftest.TestHTTPServer,
+    settings: Settings,
+    db: Database,
+    tmp_path: Path,
+    links_rotate: bool,
+) -> None:
+    def serve(poll: int) -> str:
+        items = [
+            (
+                f"urn:poll{poll}:item{n}",
+                f"https://news.test/story/{n}" + (f"?v={poll}" if links_rotate else ""),
+                f"Story number {n} says something quite specific about chips and export rules.",
+            )
+            for n in range(20)
+        ]
+        # The helper titles each item after its guid; a real rotating feed keeps its titles.
+        body = rss(items)
+        for n in range(20):
+            body = body.replace(f"Story urn:poll{poll}:item{n}<".encode(), f"Story {n}<".encode())
+        return http_server.add("/rotating.xml", body, headers={"Content-Type": "text/xml"})
+
+    path = feeds_file(tmp_path, [{"url": serve(0), "interval": 60, "fetch_pages": False}])
+    for poll in range(3):
+        serve(poll)
+        moment = NOW + dt.timedelta(minutes=61 * poll)
+        report = pipeline.poll_due_feeds(db, settings, moment, path, matcher=NO_MATCHES)
+        assert report.new == (20 if poll == 0 else 0)
+    assert count(db, "articles") == 20
+    assert count(db, "entries") == 20

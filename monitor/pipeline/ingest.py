@@ -14,7 +14,7 @@ from sqlite_utils import Database
 
 from monitor import schedule
 from monitor.config import Settings
-from monitor.dedupe import article_url, canonical_url, fingerprint
+from monitor.dedupe import article_url, canonical_url, entry_key, fingerprint
 from monitor.errors import (
     ConfigError,
     ExtractError,
@@ -244,7 +244,7 @@ def ingest_entries(
     to its Feed (name, fetch_pages)."""
     feeds = feeds or {}
     extractor = extractor or Extractor(settings)
-    fresh = stored_articles.unseen_entries(db, entries)
+    fresh = stored_articles.unseen_entries(db, entries, _entry_keys)
     new_by_feed: dict[str, int] = {}
     ids: list[int] = []
     duplicates = page_failures = 0
@@ -291,6 +291,11 @@ def _entry_url(entry: Entry) -> str:
     return f"{entry.feed_url}#{entry.guid}"
 
 
+def _entry_keys(entry: Entry) -> stored_articles.EntryKeys:
+    link = canonical_url(entry.link) if is_usable_link(entry.link) else None
+    return stored_articles.EntryKeys(link=link, content=entry_key(entry.title, entry.summary))
+
+
 def _link_known(db: Database, entry: Entry) -> bool:
     return stored_articles.find_article(db, [_entry_url(entry), entry.link]) is not None
 
@@ -304,7 +309,9 @@ def _store_if_known(
         return False
     with db.atomic():
         stored_articles.add_source(db, article_id, _source(entry, feeds), now)
-        stored_articles.mark_entry(db, entry.feed_url, entry.guid, article_id, now)
+        stored_articles.mark_entry(
+            db, entry.feed_url, entry.guid, article_id, now, _entry_keys(entry)
+        )
     return True
 
 
@@ -402,12 +409,16 @@ def store_entry(
         )
         if known is not None:
             stored_articles.add_source(db, known, _source(entry, feeds), now)
-            stored_articles.mark_entry(db, entry.feed_url, entry.guid, known, now)
+            stored_articles.mark_entry(
+                db, entry.feed_url, entry.guid, known, now, _entry_keys(entry)
+            )
             return False
         article_id, _ = stored_articles.save_article(
             db, article, print_, _source(entry, feeds), now
         )
-        stored_articles.mark_entry(db, entry.feed_url, entry.guid, article_id, now)
+        stored_articles.mark_entry(
+            db, entry.feed_url, entry.guid, article_id, now, _entry_keys(entry)
+        )
         save_matches(db, article_id, matches, now)
     ids.append(article_id)
     return True
