@@ -298,7 +298,9 @@ def parse_feed(
             raise FeedParseError(f"no entries; {warning}")
         if not result.get("version") and not result.feed:
             raise FeedParseError("not a feed (no RSS, Atom or JSON Feed found)")
-        raise FeedParseError("the feed has no entries")
+        if not result.get("version"):
+            raise FeedParseError("the feed has no entries")
+        # A well-formed feed with no items (a quiet section) is a working feed.
     return ParsedFeed(
         title=str(result.feed.get("title", "") or ""), entries=entries, warning=warning
     )
@@ -403,7 +405,7 @@ def _parse_json_feed(body: bytes, feed_url: str, language: str) -> ParsedFeed:
             entry = _entry_from_json(item, feed_url, feed_language)
             if entry is not None:
                 entries.append(entry)
-    if not entries:
+    if not entries and data["items"]:
         raise FeedParseError("the JSON Feed has no usable items")
     return ParsedFeed(title=_text(data.get("title")), entries=entries, warning=warning)
 

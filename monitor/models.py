@@ -199,6 +199,7 @@ class FeedState:
     last_status: int | None = None
     error_count: int = 0
     last_error: str | None = None
+    disabled_reason: str | None = None  # why it is no longer polled (410 Gone, 404s)
 
 
 @dataclass(frozen=True)

@@ -199,3 +199,9 @@ def m_entries_link_and_content_keys(db: Database) -> None:
     db.execute("ALTER TABLE entries ADD COLUMN content_key TEXT")
     db.execute("CREATE INDEX entries_link_key ON entries(feed_url, link_key)")
     db.execute("CREATE INDEX entries_content_key ON entries(feed_url, content_key)")
+
+
+@migrations()
+def m_feeds_disabled_reason(db: Database) -> None:
+    # A feed that is gone (410, or 404 again and again) is no longer polled; NULL: active.
+    db.execute("ALTER TABLE feeds ADD COLUMN disabled_reason TEXT")

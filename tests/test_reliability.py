@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 from collections.abc import Iterable
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import conftest
@@ -390,3 +391,101 @@ def test_a_feed_rotating_its_guids_stores_each_item_once(
         assert report.new == (20 if poll == 0 else 0)
     assert count(db, "articles") == 20
     assert count(db, "entries") == 20
+
+
+# --- 8. broken feeds are called broken -----------------------------------------------------------
+
+
+def poll_times(count_: int) -> list[dt.datetime]:
+    """Poll moments far enough apart that any backoff is over."""
+    return [NOW + dt.timedelta(days=n) for n in range(count_)]
+
+
+def test_410_gone_disables_the_feed_with_a_reason(
+    http_server: conftest.TestHTTPServer, fast: Settings, db: Database, tmp_path: Path
+) -> None:
+    gone = http_server.add("/gone.xml", b"gone", status=410)
+    path = feeds_file(tmp_path, [{"url": gone}, *good_feeds(http_server)])
+    for moment in poll_times(3):
+        pipeline.poll_due_feeds(db, fast, moment, path, matcher=NO_MATCHES)
+    assert len(http_server.requests_for("/gone.xml")) == 1
+    state = stored_feeds.get_feed(db, gone)
+    assert state is not None
+    assert state.disabled_reason is not None
+    assert "410" in state.disabled_reason
+    assert len(http_server.requests_for("/ft.xml")) == 3  # the others go on
+
+
+def test_404_three_times_in_a_row_disables_the_feed(
+    http_server: conftest.TestHTTPServer, fast: Settings, db: Database, tmp_path: Path
+) -> None:
+    missing = http_server.url("/missing.xml")
+    path = feeds_file(tmp_path, [{"url": missing}])
+    reports = [
+        pipeline.poll_due_feeds(db, fast, moment, path, matcher=NO_MATCHES)
+        for moment in poll_times(5)
+    ]
+    assert len(http_server.requests_for("/missing.xml")) == 3
+    assert "no longer polled" in reports[2].feeds[0].error
+    state = stored_feeds.get_feed(db, missing)
+    assert state is not None
+    assert state.disabled_reason is not None
+    assert "404" in state.disabled_reason
+
+
+def answer_304(handler: BaseHTTPRequestHandler) -> None:
+    handler.send_response(304)
+    handler.send_header("Content-Length", "0")
+    handler.end_headers()
+
+
+def test_304_to_a_request_without_validators_is_an_error(
+    http_server: conftest.TestHTTPServer, fast: Settings, db: Database, tmp_path: Path
+) -> None:
+    http_server.routes["/always304.xml"] = conftest.Route(handler=answer_304)
+    url = http_server.url("/always304.xml")
+    path = feeds_file(tmp_path, [{"url": url}])
+    (outcome,) = pipeline.poll_due_feeds(db, fast, NOW, path, matcher=NO_MATCHES).feeds
+    assert outcome.status == "failed"
+    assert "without validators" in outcome.error
+    state = stored_feeds.get_feed(db, url)
+    assert state is not None
+    assert state.error_count == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (
+            b'<?xml version="1.0"?><rss version="2.0"><channel><title>Quiet</title>'
+            b"<link>https://quiet.test/</link><description>d</description></channel></rss>",
+            "application/rss+xml",
+        ),
+        (
+            b'<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>Quiet</title>'
+            b"<id>urn:quiet</id><updated>2026-02-19T00:00:00Z</updated></feed>",
+            "application/atom+xml",
+        ),
+        (json_feed([]), "application/feed+json"),
+    ],
+)
+def test_a_well_formed_empty_feed_is_a_success_that_keeps_its_validators(
+    http_server: conftest.TestHTTPServer,
+    settings: Settings,
+    db: Database,
+    tmp_path: Path,
+    body: bytes,
+    content_type: str,
+) -> None:
+    url = http_server.add("/quiet", body, headers={"Content-Type": content_type, "ETag": '"q1"'})
+    path = feeds_file(tmp_path, [{"url": url, "interval": 60}])
+    (first,) = pipeline.poll_due_feeds(db, settings, NOW, path, matcher=NO_MATCHES).feeds
+    assert first.status == "new", first.error
+    assert first.entries == 0
+    state = stored_feeds.get_feed(db, url)
+    assert state is not None
+    assert (state.etag, state.error_count) == ('"q1"', 0)
+    later = NOW + dt.timedelta(minutes=61)
+    (second,) = pipeline.poll_due_feeds(db, settings, later, path, matcher=NO_MATCHES).feeds
+    assert second.status == "unchanged"
+    assert http_server.requests_for("/quiet")[-1].headers.get("If-None-Match") == '"q1"'

@@ -150,6 +150,11 @@ def _poll_chunk(
         if isinstance(result, FetchError):
             outcomes[state.url] = _failed(db, settings, now, state, result, result.status)
             continue
+        if result.status == 304 and not (state.etag or state.last_modified):
+            # Nothing was asked to be compared: a 304 here is a broken server, not news.
+            error = FetchError("304 Not Modified to a request without validators", status=304)
+            outcomes[state.url] = _failed(db, settings, now, state, error, 304)
+            continue
         if result.permanent_redirect and stored_feeds.update_url(
             db, state.url, result.permanent_redirect
         ):
@@ -202,7 +207,25 @@ def _failed(
     stored_feeds.record_failure(
         db, state.url, now, error=str(error), status=status, next_poll_at=next_poll
     )
-    return FeedOutcome(state.url, state.name, "failed", error=str(error), next_poll_at=next_poll)
+    message = str(error)
+    gone = _gone(status, state.error_count + 1)
+    if gone:
+        stored_feeds.disable(db, state.url, f"{gone} ({error})")
+        message = f"{error}; no longer polled: {gone}"
+    return FeedOutcome(state.url, state.name, "failed", error=message, next_poll_at=next_poll)
+
+
+NOT_FOUND_LIMIT = 3  # 404s in a row before a feed is taken as gone (one can be a bad deploy)
+
+
+def _gone(status: int | None, failures: int) -> str:
+    """Why a feed that answered ``status`` (its ``failures``-th failure in a row) is gone,
+    or "" while it may still come back."""
+    if status == 410:
+        return "410 Gone: the publisher removed the feed"
+    if status == 404 and failures >= NOT_FOUND_LIMIT:
+        return f"404 Not Found, after {failures} failed polls in a row"
+    return ""
 
 
 def _succeeded(
