@@ -46,6 +46,12 @@ class Settings:
     per_host_concurrency: int = _setting(2, "requests in flight to one host")
     per_host_delay: float = _setting(1.0, "seconds between two requests to one host")
     retries: int = _setting(2, "quick retries of a failed request within one poll")
+    poll_budget_seconds: float = _setting(
+        300.0, "seconds a poll spends fetching pages; the rest wait for the next poll"
+    )
+    host_failure_budget: int = _setting(
+        2, "page timeouts or connection failures to one host before its other pages wait"
+    )
     backoff_base_minutes: float = _setting(15.0, "first wait after a feed fails; doubles")
     backoff_max_minutes: float = _setting(1440.0, "longest wait between polls of a failing feed")
     allow_private_addresses: bool = _setting(

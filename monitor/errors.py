@@ -50,6 +50,11 @@ class FetchError(FeedError):
         self.retry_after = retry_after
 
 
+class PageDeferred(FetchError):
+    """A page not fetched this poll (the poll's time or its host's failure budget is spent);
+    it is tried again on the next poll."""
+
+
 class FeedParseError(FeedError):
     pass
 

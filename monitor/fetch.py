@@ -38,7 +38,7 @@ import ssl
 import threading
 import time
 import zlib
-from collections.abc import AsyncIterator, Coroutine, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,7 +49,7 @@ import charset_normalizer
 import httpx
 
 from monitor.config import Settings
-from monitor.errors import FetchError
+from monitor.errors import FetchError, PageDeferred
 from monitor.models import Fetched
 
 try:
@@ -87,16 +87,52 @@ class FetchRequest:
     trusted: bool = False  # a feed URL the user configured: may be a local file
 
 
+class PageBudget:
+    """What one poll cycle may spend on pages: a deadline, and a number of timeouts or
+    connection failures per host. A host that accepts connections and never answers would
+    otherwise cost links / per_host_concurrency x http_timeout (100 links: 17 minutes).
+    A request is refused with PageDeferred once either is spent; one in flight at the
+    deadline is cut there. Shared by every fetch_all call of the cycle."""
+
+    def __init__(
+        self, seconds: float, host_failures: int, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._clock = clock
+        self.deadline = clock() + seconds
+        self.host_failures = max(1, host_failures)
+        self._failures: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def remaining(self) -> float:
+        return self.deadline - self._clock()
+
+    def refusal(self, host: str) -> str | None:
+        """Why a request to ``host`` may not start now, or None."""
+        if self.remaining() <= 0:
+            return "the poll's time budget is spent"
+        with self._lock:
+            failures = self._failures.get(host, 0)
+        if failures >= self.host_failures:
+            return f"{host} failed {failures} times this poll"
+        return None
+
+    def failed(self, host: str) -> None:
+        with self._lock:
+            self._failures[host] = self._failures.get(host, 0) + 1
+
+
 def fetch_all(
     requests: Sequence[FetchRequest],
     settings: Settings,
     *,
     retry_base: float = RETRY_BASE_SECONDS,
+    budget: PageBudget | None = None,
 ) -> list[Fetched | FetchError]:
-    """Fetch every request; results in the same order. A failure is returned, not raised."""
+    """Fetch every request; results in the same order. A failure is returned, not raised;
+    with ``budget``, a request it refuses is a PageDeferred."""
     if not requests:
         return []
-    return _run(_fetch_all(list(requests), settings, retry_base))
+    return _run(_fetch_all(list(requests), settings, retry_base, budget))
 
 
 def fetch_one(
@@ -144,8 +180,9 @@ _CLOCK = _HostClock()
 class _Gate:
     """Concurrency limits for one fetch_all call."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, budget: PageBudget | None = None) -> None:
         self._settings = settings
+        self.budget = budget
         self._global = asyncio.Semaphore(max(1, settings.max_concurrency))
         self._hosts: dict[str, asyncio.Semaphore] = {}
 
@@ -180,9 +217,12 @@ class _ConnectionProblem(Exception):
 
 
 async def _fetch_all(
-    requests: list[FetchRequest], settings: Settings, retry_base: float
+    requests: list[FetchRequest],
+    settings: Settings,
+    retry_base: float,
+    budget: PageBudget | None = None,
 ) -> list[Fetched | FetchError]:
-    gate = _Gate(settings)
+    gate = _Gate(settings, budget)
     limits = httpx.Limits(
         max_connections=max(1, settings.max_concurrency),
         max_keepalive_connections=max(1, settings.max_concurrency),
@@ -374,29 +414,63 @@ async def _exchange(
         headers["If-None-Match"] = request.etag
     if request.last_modified:
         headers["If-Modified-Since"] = request.last_modified
-    async with gate.slot(url.raw_host.decode("ascii")):
+    host = url.raw_host.decode("ascii")
+    async with gate.slot(host):
+        budget = gate.budget
+        timeout = settings.http_timeout
+        if budget is not None:
+            refusal = budget.refusal(host)
+            if refusal:
+                raise PageDeferred(f"deferred to the next poll: {refusal}: {url}")
+            timeout = min(timeout, budget.remaining())
         try:
-            async with asyncio.timeout(settings.http_timeout):
-                async with client.stream("GET", target, headers=headers) as response:
-                    answer_headers = {k.lower(): v for k, v in response.headers.items()}
-                    body = b""
-                    if 200 <= response.status_code < 300:
-                        body = await _read_body(response, answer_headers, settings)
-                    else:
-                        await _drain(response)
-                    return _Answer(str(url), response.status_code, answer_headers, body)
-        except httpx.TimeoutException as exc:
-            raise FetchError(f"timed out after {settings.http_timeout:g}s: {url}") from exc
-        except TimeoutError as exc:
-            raise FetchError(
-                f"no complete answer within {settings.http_timeout:g}s: {url}"
-            ) from exc
-        except (httpx.ConnectError, httpx.ReadError, httpx.WriteError) as exc:
-            raise _ConnectionProblem(f"{type(exc).__name__}: {exc} ({url})") from exc
-        except httpx.RemoteProtocolError as exc:
-            raise _ConnectionProblem(f"protocol error: {exc} ({url})") from exc
-        except httpx.HTTPError as exc:
-            raise FetchError(f"{type(exc).__name__}: {exc} ({url})") from exc
+            return await _exchange_in_time(client, url, target, headers, settings, timeout)
+        except _TimedOut as exc:
+            if budget is not None and timeout < settings.http_timeout:
+                # Cut by the poll's deadline, not the host's fault: try it next poll.
+                raise PageDeferred(f"deferred to the next poll: time budget spent: {url}") from exc
+            if budget is not None:
+                budget.failed(host)
+            raise
+        except _ConnectionProblem:
+            if budget is not None:
+                budget.failed(host)
+            raise
+
+
+class _TimedOut(FetchError):
+    """No (complete) answer in time."""
+
+
+async def _exchange_in_time(
+    client: httpx.AsyncClient,
+    url: httpx.URL,
+    target: httpx.URL,
+    headers: dict[str, str],
+    settings: Settings,
+    timeout: float,
+) -> _Answer:
+    """The exchange itself, cut after ``timeout`` seconds (a server dripping bytes fails)."""
+    try:
+        async with asyncio.timeout(timeout):
+            async with client.stream("GET", target, headers=headers) as response:
+                answer_headers = {k.lower(): v for k, v in response.headers.items()}
+                body = b""
+                if 200 <= response.status_code < 300:
+                    body = await _read_body(response, answer_headers, settings)
+                else:
+                    await _drain(response)
+                return _Answer(str(url), response.status_code, answer_headers, body)
+    except httpx.TimeoutException as exc:
+        raise _TimedOut(f"timed out after {settings.http_timeout:g}s: {url}") from exc
+    except TimeoutError as exc:
+        raise _TimedOut(f"no complete answer within {settings.http_timeout:g}s: {url}") from exc
+    except (httpx.ConnectError, httpx.ReadError, httpx.WriteError) as exc:
+        raise _ConnectionProblem(f"{type(exc).__name__}: {exc} ({url})") from exc
+    except httpx.RemoteProtocolError as exc:
+        raise _ConnectionProblem(f"protocol error: {exc} ({url})") from exc
+    except httpx.HTTPError as exc:
+        raise FetchError(f"{type(exc).__name__}: {exc} ({url})") from exc
 
 
 # --- bodies and decompression ---------------------------------------------------------------

@@ -261,6 +261,8 @@ class IngestReport:
     page_failures: int = 0  # entries kept with the feed's own text (reason on the article)
     new_by_feed: dict[str, int] = field(default_factory=dict)
     article_ids: tuple[int, ...] = ()  # ids of the articles stored by this call
+    # Entries left for the next poll, per feed: their page was deferred (PageBudget).
+    deferred_by_feed: dict[str, int] = field(default_factory=dict)
 
 
 # What Passage numbers count, for every stage that writes or reads them: paragraph N is line N

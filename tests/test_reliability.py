@@ -3,6 +3,7 @@ monitor, and every failure says so."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import json
@@ -11,8 +12,10 @@ import os
 import socket
 import subprocess
 import sys
-from collections.abc import Iterable
-from http.server import BaseHTTPRequestHandler
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import conftest
@@ -20,7 +23,7 @@ import pytest
 from click.testing import CliRunner
 from digest_support import digest_settings, follow_up, seed_day, store_article
 from sqlite_utils import Database
-from test_poll import NO_MATCHES, NOW, count, feeds_file, good_feeds, rss
+from test_poll import NO_MATCHES, NOW, count, feeds_file, good_feeds, rss, story_page
 
 from monitor import pipeline
 from monitor.cli import cli
@@ -489,3 +492,132 @@ def test_a_well_formed_empty_feed_is_a_success_that_keeps_its_validators(
     (second,) = pipeline.poll_due_feeds(db, settings, later, path, matcher=NO_MATCHES).feeds
     assert second.status == "unchanged"
     assert http_server.requests_for("/quiet")[-1].headers.get("If-None-Match") == '"q1"'
+
+
+# --- 4. a slow host cannot stall the poll --------------------------------------------------------
+
+
+@pytest.fixture
+def black_hole() -> Iterable[socket.socket]:
+    """A host (127.0.0.2) whose port accepts connections and never answers."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.2", 0))
+    sock.listen(128)
+    try:
+        yield sock
+    finally:
+        sock.close()
+
+
+def page_feed(server: conftest.TestHTTPServer, slow_links: list[str], good: int) -> str:
+    for n in range(good):
+        server.add(f"/good/{n}.html", story_page(n), headers={"Content-Type": "text/html"})
+    links = [*slow_links, *(server.url(f"/good/{n}.html") for n in range(good))]
+    items = [(f"e{n}", link, f"teaser {n}") for n, link in enumerate(links)]
+    return server.add("/pages.xml", rss(items), headers={"Content-Type": "text/xml", "ETag": '"p"'})
+
+
+def test_a_host_that_never_answers_costs_its_failure_budget_and_the_rest_waits(
+    http_server: conftest.TestHTTPServer,
+    settings: Settings,
+    db: Database,
+    tmp_path: Path,
+    black_hole: socket.socket,
+) -> None:
+    s = dataclasses.replace(
+        settings,
+        http_timeout=2.0,
+        retries=0,
+        per_host_concurrency=2,
+        host_failure_budget=2,
+        poll_budget_seconds=60.0,
+    )
+    port = black_hole.getsockname()[1]
+    slow = [f"http://127.0.0.2:{port}/story/{n}" for n in range(12)]
+    feed = page_feed(http_server, slow, good=5)
+    path = feeds_file(tmp_path, [{"url": feed}])
+
+    started = time.monotonic()
+    (outcome,) = pipeline.poll_due_feeds(db, s, NOW, path, matcher=NO_MATCHES).feeds
+    elapsed = time.monotonic() - started
+
+    # Two timeouts in parallel (one http_timeout), then the host's other pages wait; one
+    # more may start in the moment between the two timeouts (a slot freed by the first).
+    # Before the budget: 12 links / 2 per host x 2 s = 12 s.
+    assert elapsed < 2.0 * 2 + 1.5, elapsed
+    timed_out = outcome.new - 5
+    assert timed_out in (2, 3)
+    assert f"{12 - timed_out} pages deferred" in outcome.warning
+    texts = [row["text"] for row in db.query("SELECT text FROM articles WHERE url LIKE '%/good/%'")]
+    assert len(texts) == 5
+    assert all("licence review" in t for t in texts)
+    state = stored_feeds.get_feed(db, feed)
+    assert state is not None
+    assert state.etag is None  # the next poll reads the whole feed again
+
+    # The host answers again: the deferred entries come back and are stored with their pages.
+    black_hole.close()
+    with page_server("127.0.0.2", port):
+        later = NOW + dt.timedelta(minutes=61)
+        (again,) = pipeline.poll_due_feeds(db, s, later, path, matcher=NO_MATCHES).feeds
+    assert again.new == 12 - timed_out
+    assert count(db, "articles") == 17
+    state = stored_feeds.get_feed(db, feed)
+    assert state is not None
+    assert state.etag == '"p"'
+
+
+def test_a_poll_ends_within_its_time_budget(
+    http_server: conftest.TestHTTPServer,
+    settings: Settings,
+    db: Database,
+    tmp_path: Path,
+    black_hole: socket.socket,
+) -> None:
+    s = dataclasses.replace(
+        settings,
+        http_timeout=2.0,
+        retries=0,
+        per_host_concurrency=2,
+        host_failure_budget=1000,
+        poll_budget_seconds=3.0,
+    )
+    port = black_hole.getsockname()[1]
+    feed = page_feed(http_server, [f"http://127.0.0.2:{port}/s/{n}" for n in range(40)], good=0)
+    path = feeds_file(tmp_path, [{"url": feed}])
+    started = time.monotonic()
+    (outcome,) = pipeline.poll_due_feeds(db, s, NOW, path, matcher=NO_MATCHES).feeds
+    elapsed = time.monotonic() - started
+    # The bound: the feeds' own fetch, then at most poll_budget_seconds of pages (one in
+    # flight at the deadline is cut there). Before: 40 / 2 x 2 s = 40 s.
+    assert elapsed < s.poll_budget_seconds + 1.5, elapsed
+    # The first two timed out and are kept with the feed's text; the rest wait.
+    assert outcome.new in (2, 3)
+    assert f"{40 - outcome.new} pages deferred" in outcome.warning
+
+
+@contextlib.contextmanager
+def page_server(host: str, port: int) -> Iterator[None]:
+    class Pages(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            body = story_page(int(self.path.rsplit("/", 1)[-1]) + 100)
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = ThreadingHTTPServer((host, port), Pages)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    try:
+        yield
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()

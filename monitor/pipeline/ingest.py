@@ -20,6 +20,7 @@ from monitor.errors import (
     ExtractError,
     FeedParseError,
     FetchError,
+    PageDeferred,
 )
 from monitor.extract import Extractor, detect_language
 from monitor.feeds import (
@@ -34,7 +35,7 @@ from monitor.feeds import (
     url_problem,
     write_opml,
 )
-from monitor.fetch import FetchRequest, fetch_all
+from monitor.fetch import FetchRequest, PageBudget, fetch_all
 from monitor.match import Matcher
 from monitor.models import (
     Article,
@@ -126,9 +127,10 @@ def poll_due_feeds(
         return PollReport()
     matcher = matcher or build_matcher(settings)
     extractor = Extractor(settings)
+    budget = PageBudget(settings.poll_budget_seconds, settings.host_failure_budget)
     outcomes: list[FeedOutcome] = []
     for chunk in chunks(due, FEED_BATCH):
-        outcomes += _poll_chunk(db, settings, now, chunk, by_origin, matcher, extractor)
+        outcomes += _poll_chunk(db, settings, now, chunk, by_origin, matcher, extractor, budget)
     return PollReport(tuple(outcomes))
 
 
@@ -140,6 +142,7 @@ def _poll_chunk(
     by_origin: Mapping[str, Feed],
     matcher: Matcher,
     extractor: Extractor,
+    budget: PageBudget | None = None,
 ) -> list[FeedOutcome]:
     requests = [FetchRequest(s.url, s.etag, s.last_modified, trusted=True) for s in states]
     results = fetch_all(requests, settings)
@@ -170,11 +173,17 @@ def _poll_chunk(
         parsed.append((state, result, feed_text.entries, feed_text.warning))
     all_entries = [entry for _, _, entries, _ in parsed for entry in entries]
     report = ingest_entries(
-        db, settings, all_entries, now, matcher, feeds=by_origin, extractor=extractor
+        db, settings, all_entries, now, matcher, feeds=by_origin, extractor=extractor, budget=budget
     )
     for state, result, entries, warning in parsed:
         new = report.new_by_feed.get(state.origin_url, 0)
-        outcome = _succeeded(db, settings, now, state, result, "new")
+        deferred = report.deferred_by_feed.get(state.origin_url, 0)
+        # With entries left for the next poll, the new validators are not kept: the next
+        # request must get the whole feed again, or those entries would never come back.
+        outcome = _succeeded(db, settings, now, state, result, "new", keep_validators=not deferred)
+        if deferred:
+            note = f"{deferred} pages deferred to the next poll (slow host or time budget)"
+            warning = f"{warning}; {note}" if warning else note
         outcomes[state.url] = FeedOutcome(
             url=outcome.url,
             name=outcome.name,
@@ -235,6 +244,8 @@ def _succeeded(
     state: FeedState,
     result: Fetched,
     status: str,
+    *,
+    keep_validators: bool = True,
 ) -> FeedOutcome:
     next_poll = schedule.next_poll_after_success(
         now, interval_minutes=state.interval_minutes, headers=result.headers
@@ -244,8 +255,8 @@ def _succeeded(
         state.url,
         now,
         status=result.status,
-        etag=result.headers.get("etag"),
-        last_modified=result.headers.get("last-modified"),
+        etag=result.headers.get("etag") if keep_validators else None,
+        last_modified=result.headers.get("last-modified") if keep_validators else None,
         next_poll_at=next_poll,
     )
     return FeedOutcome(state.url, state.name, status, next_poll_at=next_poll)
@@ -260,6 +271,7 @@ def ingest_entries(
     *,
     feeds: Mapping[str, Feed] | None = None,
     extractor: Extractor | None = None,
+    budget: PageBudget | None = None,
 ) -> IngestReport:
     """New entries -> pages (fetched as untrusted links) -> extract -> dedupe -> match ->
     store. Each entry is written with its article, sources and matches in one transaction,
@@ -269,20 +281,28 @@ def ingest_entries(
     extractor = extractor or Extractor(settings)
     fresh = stored_articles.unseen_entries(db, entries, _entry_keys)
     new_by_feed: dict[str, int] = {}
+    deferred_by_feed: dict[str, int] = {}
     ids: list[int] = []
     duplicates = page_failures = 0
     for batch in chunks(fresh, PAGE_BATCH):
         # Pages are fetched and extracted outside any transaction; then the batch is stored
         # in one (one commit, not one per entry), each entry together with its article.
         to_fetch = [e for e in batch if _page_wanted(e, settings, feeds) and not _link_known(db, e)]
-        pages = fetch_all([FetchRequest(entry.link) for entry in to_fetch], settings)
+        pages = fetch_all([FetchRequest(entry.link) for entry in to_fetch], settings, budget=budget)
         prepared: dict[int, tuple[Article, str | None]] = {}
+        deferred: set[int] = set()
         for entry, page in zip(to_fetch, pages, strict=True):
+            if isinstance(page, PageDeferred):
+                deferred.add(id(entry))  # neither stored nor marked: the next poll tries it
+                deferred_by_feed[entry.feed_url] = deferred_by_feed.get(entry.feed_url, 0) + 1
+                continue
             article, failed = _page_article(entry, page, extractor, feeds)
             page_failures += failed
             prepared[id(entry)] = (article, page.url if isinstance(page, Fetched) else None)
         with db.atomic():
             for entry in batch:
+                if id(entry) in deferred:
+                    continue
                 if id(entry) not in prepared and _store_if_known(db, entry, feeds, now):
                     duplicates += 1
                     continue
@@ -300,6 +320,7 @@ def ingest_entries(
         page_failures=page_failures,
         new_by_feed=new_by_feed,
         article_ids=tuple(ids),
+        deferred_by_feed=deferred_by_feed,
     )
 
 
