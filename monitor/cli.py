@@ -16,7 +16,7 @@ import click
 from monitor import config as config_module
 from monitor import pipeline, scheduler, timeutil
 from monitor.config import Settings
-from monitor.errors import ConfigError, DeliveryError, MonitorError
+from monitor.errors import ConfigError, DeliveryError, MonitorError, WatchlistError
 
 
 class MonitorGroup(click.Group):
@@ -256,6 +256,16 @@ def _feeds_file(settings: Settings) -> str:
     return settings.feeds_file
 
 
+def _check_before_running(settings: Settings, feeds_file: str) -> None:
+    """Refuse to start, in one line, on a broken feed list or watchlist: a service that
+    starts anyway fails on every tick."""
+    pipeline.check_feeds_file(feeds_file)
+    problems = pipeline.check_all_watchlists(settings).problems
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise WatchlistError(f"{problems[0]}{more}")
+
+
 @cli.command("run")
 @click.option("--once", is_flag=True, help="Do one cycle (poll, alerts, outputs, digests), exit.")
 @click.option(
@@ -276,6 +286,7 @@ def run_command(ctx: click.Context, once: bool, feeds_file: str | None) -> None:
     """
     settings = settings_from(ctx, feeds_file=feeds_file)
     feeds = _feeds_file(settings)
+    _check_before_running(settings, feeds)
     if not once:
         _log_lines()
         scheduler.serve(settings, feeds_file=feeds)

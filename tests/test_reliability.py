@@ -25,11 +25,13 @@ from digest_support import digest_settings, follow_up, seed_day, store_article
 from sqlite_utils import Database
 from test_poll import NO_MATCHES, NOW, count, feeds_file, good_feeds, rss, story_page
 
-from monitor import pipeline
+from monitor import pipeline, scheduler
 from monitor.cli import cli
 from monitor.config import Settings
 from monitor.errors import ConfigError
 from monitor.feeds import TITLE_CHARS, load_feeds, parse_feed, read_opml
+from monitor.models import Baseline, Entity, Watchlist
+from monitor.watchlist import write_watchlist
 from storage import digests as outbox
 from storage import feeds as stored_feeds
 from storage import open_db
@@ -621,3 +623,79 @@ def page_server(host: str, port: int) -> Iterator[None]:
         server.shutdown()
         server.server_close()
         thread.join()
+
+
+# --- 10. one watchlist typo stops nothing but itself ---------------------------------------------
+
+
+def chips_watchlists(directory: Path) -> Path:
+    (directory / "baselines").mkdir(parents=True)
+    (directory / "baselines" / "chips.txt").write_text("Nvidia's H200 and US export controls.\n")
+    write_watchlist(
+        directory / "chips.yaml",
+        Watchlist(
+            Baseline("chips", "Chips", "en", None, "baselines/chips.txt"),
+            (
+                Entity("Nvidia", "company", 0.9, {"en": ("Nvidia",)}),
+                Entity("export controls", "policy", 0.8, {"en": ("export controls",)}),
+            ),
+            ("Nvidia's H200 and US export controls.",),
+        ),
+    )
+    (directory / "broken.yaml").write_text("baseline:\n  id: broken\n  title: [unclosed\n")
+    return directory
+
+
+def test_a_broken_watchlist_is_reported_once_per_change_and_the_others_keep_matching(
+    http_server: conftest.TestHTTPServer,
+    settings: Settings,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    s = dataclasses.replace(
+        settings,
+        watchlists_dir=str(chips_watchlists(tmp_path / "watchlists")),
+        match_threshold=0.0,
+        fetch_pages=False,
+    )
+    feed = http_server.add(
+        "/chips.xml",
+        rss([("1", "https://x.test/1", "Nvidia chips and US export controls again.")]),
+        headers={"Content-Type": "text/xml"},
+    )
+    path = feeds_file(tmp_path, [{"url": feed, "interval": 5}])
+    moments = iter(NOW + dt.timedelta(minutes=6 * n) for n in range(10))
+    service = scheduler.Service(s, feeds_file=str(path), clock=lambda: next(moments))
+    caplog.set_level(logging.INFO)
+
+    for _ in range(3):
+        service.poll_tick()
+
+    db = open_db(s.database)
+    matched = [row["baseline_id"] for row in db.query("SELECT baseline_id FROM matches")]
+    db.close()
+    assert matched == ["chips"]
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(warnings) == 1, warnings
+    assert "broken.yaml" in warnings[0]
+    assert not any(r.exc_info for r in caplog.records)
+
+    (tmp_path / "watchlists" / "broken.yaml").write_text("baseline: 3\n")  # another typo
+    service.poll_tick()
+    service.poll_tick()
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(warnings) == 2, warnings
+
+
+def test_monitor_run_refuses_to_start_on_a_broken_watchlist_in_one_line(
+    settings: Settings, tmp_path: Path
+) -> None:
+    watchlists = chips_watchlists(tmp_path / "watchlists")
+    feeds = tmp_path / "feeds.yaml"
+    feeds.write_text("feeds:\n  - url: https://a.test/rss\n")
+    env = {"MONITOR_DATA_DIR": str(tmp_path / "data"), "MONITOR_WATCHLISTS_DIR": str(watchlists)}
+    result = CliRunner().invoke(cli, ["run", "--once", "--feeds", str(feeds)], env=env)
+    assert result.exit_code == 1
+    assert "broken.yaml" in result.output
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "data" / "monitor.db").exists()  # nothing ran

@@ -23,9 +23,7 @@ from monitor.models import (
     Watchlist,
 )
 from monitor.pipeline.ingest import open_database
-from monitor.watchlist import (
-    load_watchlists,
-)
+from monitor.watchlist import check_watchlists
 from storage import digests as outbox
 from storage import storage_errors
 from storage.matches import matches_between, recent_matches
@@ -49,7 +47,7 @@ def _baselines(settings: Settings) -> list[Watchlist]:
     """The watchlists, for baseline titles and passage pages; none if they cannot be read
     (the digest then names baselines by id, and delivery goes on)."""
     try:
-        return load_watchlists(settings.watchlists_dir)
+        return check_watchlists(settings.watchlists_dir)[0]  # a broken one alone is left out
     except (MonitorError, OSError):
         return []
 

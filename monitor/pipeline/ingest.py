@@ -6,6 +6,7 @@ article, sources and matches in one transaction."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -20,6 +21,7 @@ from monitor.errors import (
     ExtractError,
     FeedParseError,
     FetchError,
+    MonitorError,
     PageDeferred,
 )
 from monitor.extract import Extractor, detect_language
@@ -46,15 +48,16 @@ from monitor.models import (
     Fetched,
     IngestReport,
     PollReport,
+    Watchlist,
 )
 from monitor.pipeline.baselines import ensure_watchlists
-from monitor.watchlist import (
-    load_watchlists,
-)
+from monitor.watchlist import check_watchlists
 from storage import articles as stored_articles
 from storage import feeds as stored_feeds
 from storage import open_db, storage_errors
 from storage.matches import matches_between, save_matches
+
+log = logging.getLogger(__name__)
 
 # --- polling and ingest ---------------------------------------------------------------------
 
@@ -102,9 +105,33 @@ def export_opml(settings: Settings, feeds_file: str | Path | None = None) -> str
     return write_opml(load_feeds(feeds_file or settings.feeds_file))
 
 
-def build_matcher(settings: Settings) -> Matcher:
-    ensure_watchlists(settings)  # a baseline added by hand gets its watchlist before matching
-    return Matcher(load_watchlists(settings.watchlists_dir), threshold=settings.match_threshold)
+def build_matcher(settings: Settings, problems: list[str] | None = None) -> Matcher:
+    """A matcher over every watchlist that loads. One with a typo is left out and described
+    in ``problems`` (logged here when not given): the other baselines keep matching."""
+    found: list[str] = []
+    try:
+        ensure_watchlists(settings)  # a baseline added by hand gets its watchlist first
+    except MonitorError as exc:
+        found.append(str(exc))
+    good, bad = check_watchlists(settings.watchlists_dir)
+    found += bad
+    watchlists: dict[str, Watchlist] = {}
+    for watchlist in good:
+        if watchlist.baseline.id in watchlists:
+            found.append(f"baseline id {watchlist.baseline.id!r} is used by two watchlists")
+            continue
+        watchlists[watchlist.baseline.id] = watchlist
+    if problems is not None:
+        problems += found
+    else:
+        for problem in found:
+            log.warning("watchlist left out of matching: %s", problem)
+    return Matcher(list(watchlists.values()), threshold=settings.match_threshold)
+
+
+def check_feeds_file(path: str | Path) -> int:
+    """How many feeds the file lists; ConfigError (file:line) when it is invalid."""
+    return len(load_feeds(path))
 
 
 @storage_errors
@@ -115,6 +142,7 @@ def poll_due_feeds(
     feeds_file: str | Path | None = None,
     *,
     matcher: Matcher | None = None,
+    watchlist_problems: list[str] | None = None,
 ) -> PollReport:
     """One poll cycle: every due feed of the feeds file is fetched (conditionally), parsed, and
     its new entries ingested. A feed that fails is recorded with its backoff; the others go on.
@@ -125,7 +153,7 @@ def poll_due_feeds(
     due = spread_by_host(stored_feeds.due_feeds(db, now, origins=by_origin), lambda s: s.url)
     if not due:
         return PollReport()
-    matcher = matcher or build_matcher(settings)
+    matcher = matcher or build_matcher(settings, watchlist_problems)
     extractor = Extractor(settings)
     budget = PageBudget(settings.poll_budget_seconds, settings.host_failure_budget)
     outcomes: list[FeedOutcome] = []
