@@ -3,9 +3,11 @@ into the pipeline; a MonitorError becomes one line and a hint, never a traceback
 
 from __future__ import annotations
 
+import builtins
 import datetime as dt
 import json
 import logging
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,6 +20,30 @@ from monitor import pipeline, scheduler, timeutil
 from monitor.config import Settings
 from monitor.errors import ConfigError, DeliveryError, MonitorError, WatchlistError
 
+# Control characters (C0 but tab and newline, DEL, C1) and bidi overrides: a feed title with
+# ESC]0;...BEL or ESC[2J would retitle the window or clear the screen when printed.
+_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def terminal_safe(text: str) -> str:
+    """``text`` with every control or bidi character shown as an escape (\\x1b, \\u202e)."""
+    return _UNSAFE.sub(_escape, text)
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+
+
+def print(*values: Any, **kwargs: Any) -> None:
+    """Every line this CLI prints goes through terminal_safe: much of it came from feeds."""
+    builtins.print(*(terminal_safe(str(value)) for value in values), **kwargs)
+
+
+class _SafeFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return terminal_safe(super().format(record))
+
 
 class MonitorGroup(click.Group):
     """Turns MonitorError from any command into `Error: ...` plus a hint, exit status 1."""
@@ -26,9 +52,9 @@ class MonitorGroup(click.Group):
         try:
             return super().invoke(ctx)
         except MonitorError as exc:
-            message = f"Error: {exc}"
+            message = f"Error: {terminal_safe(str(exc))}"
             if exc.hint:
-                message += f"\nHint: {exc.hint}"
+                message += f"\nHint: {terminal_safe(exc.hint)}"
             raise click.ClickException(message[len("Error: ") :]) from exc
 
 
@@ -242,9 +268,9 @@ def serve_command(ctx: click.Context, port: int | None) -> None:
 
 def _log_lines(level: int = logging.INFO) -> None:
     """Plain timestamped log lines on stderr, for a supervisor or a pipe."""
-    logging.basicConfig(
-        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
-    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_SafeFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=level, handlers=[handler])
 
 
 def _feeds_file(settings: Settings) -> str:

@@ -699,3 +699,19 @@ def test_monitor_run_refuses_to_start_on_a_broken_watchlist_in_one_line(
     assert "broken.yaml" in result.output
     assert "Traceback" not in result.output
     assert not (tmp_path / "data" / "monitor.db").exists()  # nothing ran
+
+
+# --- 11. terminal escapes from feeds -------------------------------------------------------------
+
+
+def test_search_prints_titles_with_control_and_bidi_characters_escaped(
+    settings: Settings, db: Database
+) -> None:
+    hostile = "Nvidia \x1b]0;pwned\x07\x1b[2J chips \u202eevil\u202c \x9b31m"
+    store_article(db, url="https://x.test/esc", title=hostile, stored_at=NOW, text="Nvidia chips")
+    env = {"MONITOR_DATA_DIR": settings.data_dir}
+    result = CliRunner().invoke(cli, ["search", "Nvidia"], env=env)
+    assert result.exit_code == 0, result.output
+    for raw in ("\x1b", "\x07", "\u202e", "\u202c", "\x9b"):
+        assert raw not in result.output
+    assert "Nvidia \\x1b]0;pwned\\x07\\x1b[2J chips \\u202eevil\\u202c \\x9b31m" in result.output
