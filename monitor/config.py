@@ -22,8 +22,9 @@ DEFAULT_CONFIG_FILE = "monitor.toml"
 ENV_PREFIX = "MONITOR_"
 
 
-def _setting(default: Any, help: str) -> Any:
-    return field(default=default, metadata={"help": help})
+def _setting(default: Any, help: str, *, secret: bool = False) -> Any:
+    # A secret is left out of repr(Settings), which ends up in logs and tracebacks.
+    return field(default=default, metadata={"help": help}, repr=not secret)
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,12 @@ class Settings:
     smtp_port: int = _setting(587, "SMTP port")
     smtp_security: str = _setting("starttls", "starttls, tls or none")
     smtp_user: str = _setting("", "SMTP login; the password comes from MONITOR_SMTP_PASSWORD")
-    smtp_password: str = _setting("", "from the environment only (MONITOR_SMTP_PASSWORD)")
+    smtp_password: str = _setting(
+        "", "from the environment only (MONITOR_SMTP_PASSWORD)", secret=True
+    )
+    smtp_allow_plaintext_auth: bool = _setting(
+        False, "log in over an unencrypted connection (smtp_security none) to a non-loopback server"
+    )
     smtp_timeout: float = _setting(30.0, "seconds before an SMTP conversation is given up")
     mail_from: str = _setting("monitor@localhost", "From address of digests and alerts")
     mail_to: tuple[str, ...] = _setting((), "recipients (a TOML list, or comma-separated in env)")

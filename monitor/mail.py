@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import ipaddress
 import smtplib
 import ssl
 from collections.abc import Sequence
@@ -66,6 +67,11 @@ def send(message: EmailMessage, settings: Settings) -> None:
     if not recipients:
         raise DeliveryError("no recipients", hint="set mail_to to one or more addresses")
     where = f"{settings.smtp_host}:{settings.smtp_port}"
+    if _password_in_clear(settings):
+        raise DeliveryError(
+            f"refusing to send the SMTP password in clear text to {where} (smtp_security none)",
+            hint="use smtp_security = starttls or tls, or set smtp_allow_plaintext_auth = true",
+        )
     try:
         with _connect(settings) as smtp:
             if settings.smtp_user:
@@ -87,6 +93,22 @@ def send(message: EmailMessage, settings: Settings) -> None:
         ) from exc
     except (smtplib.SMTPException, OSError) as exc:  # ssl.SSLError is an OSError
         raise DeliveryError(f"cannot send through {where}: {type(exc).__name__}: {exc}") from exc
+
+
+def _password_in_clear(settings: Settings) -> bool:
+    """A login over a plain connection to a server off this machine, not explicitly allowed."""
+    if not settings.smtp_user or settings.smtp_security != "none":
+        return False
+    return not (settings.smtp_allow_plaintext_auth or _is_loopback(settings.smtp_host))
+
+
+def _is_loopback(host: str) -> bool:
+    if host.strip().lower() in {"localhost", "localhost.localdomain"}:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a name is not resolved here: another answer could come at connect time
 
 
 def _connect(settings: Settings) -> smtplib.SMTP:

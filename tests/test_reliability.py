@@ -25,10 +25,10 @@ from digest_support import digest_settings, follow_up, seed_day, store_article
 from sqlite_utils import Database
 from test_poll import NO_MATCHES, NOW, count, feeds_file, good_feeds, rss, story_page
 
-from monitor import pipeline, scheduler
+from monitor import config, mail, pipeline, scheduler
 from monitor.cli import cli
 from monitor.config import Settings
-from monitor.errors import ConfigError
+from monitor.errors import ConfigError, DeliveryError
 from monitor.feeds import TITLE_CHARS, load_feeds, parse_feed, read_opml
 from monitor.models import Baseline, Entity, Watchlist
 from monitor.watchlist import write_watchlist
@@ -715,3 +715,45 @@ def test_search_prints_titles_with_control_and_bidi_characters_escaped(
     for raw in ("\x1b", "\x07", "\u202e", "\u202c", "\x9b"):
         assert raw not in result.output
     assert "Nvidia \\x1b]0;pwned\\x07\\x1b[2J chips \\u202eevil\\u202c \\x9b31m" in result.output
+
+
+# --- 12. secrets ---------------------------------------------------------------------------------
+
+
+def test_the_smtp_password_is_not_in_the_settings_repr() -> None:
+    settings = config.load(None, env={"MONITOR_SMTP_PASSWORD": "s3cret-pw"})
+    assert settings.smtp_password == "s3cret-pw"
+    assert "s3cret-pw" not in repr(settings)
+    assert "s3cret-pw" not in str(settings)
+
+
+def test_plain_text_login_to_a_server_off_this_machine_is_refused_unless_allowed(
+    settings: Settings, tmp_path: Path
+) -> None:
+    s = digest_settings(
+        settings,
+        tmp_path,
+        smtp_host="mail.example.invalid",
+        smtp_port=closed_port(),
+        smtp_security="none",
+        smtp_user="digest",
+        smtp_password="s3cret",
+        smtp_timeout=1.0,
+    )
+    message = mail.build_message(
+        subject="s",
+        text="t",
+        html="<p>t</p>",
+        sender=s.mail_from,
+        recipients=s.mail_to,
+        message_id="<x@test>",
+        date=NOW,
+        list_id=s.list_id,
+    )
+    with pytest.raises(DeliveryError, match="clear text"):
+        mail.send(message, s)
+    # Explicitly allowed: it tries (and here fails to connect, which is another error).
+    allowed = dataclasses.replace(s, smtp_allow_plaintext_auth=True)
+    with pytest.raises(DeliveryError) as failure:
+        mail.send(message, allowed)
+    assert "clear text" not in str(failure.value)
