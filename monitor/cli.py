@@ -229,7 +229,13 @@ def digest_command(
         print(f"not sent {key}: {error}")
     for key in report.skipped:
         print(f"digest of {key} is empty and digest_skip_empty is set; not sent")
-    if send and not (report.sent or report.failed or report.skipped):
+    for key in report.unconfirmed:
+        print(
+            f"digest of {key} is being sent, unconfirmed: a send was started and its answer"
+            " not recorded (a run was stopped mid-send); it is tried again once its claim"
+            " expires"
+        )
+    if send and not (report.sent or report.failed or report.skipped or report.unconfirmed):
         print(f"digest of {built_day} was already sent; not sending it again")
     _fail_if_not_sent(report.failed)
 

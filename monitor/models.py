@@ -179,6 +179,7 @@ class DeliveryReport:
     failed: tuple[tuple[str, str], ...] = ()  # (key, error) left pending
     skipped: tuple[str, ...] = ()  # empty days not sent (digest_skip_empty)
     written: tuple[str, ...] = ()  # files written
+    unconfirmed: tuple[str, ...] = ()  # claimed for sending, the server's answer not recorded
 
 
 @dataclass(frozen=True)

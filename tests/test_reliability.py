@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import conftest
 import pytest
@@ -757,3 +758,56 @@ def test_plain_text_login_to_a_server_off_this_machine_is_refused_unless_allowed
     with pytest.raises(DeliveryError) as failure:
         mail.send(message, allowed)
     assert "clear text" not in str(failure.value)
+
+
+# --- 13. a digest for a day that has not ended ---------------------------------------------------
+
+
+def digest_config(settings: Settings, tmp_path: Path, smtp: conftest.SMTPServer) -> Path:
+    s = digest_settings(settings, tmp_path, smtp)
+    path = tmp_path / "monitor.toml"
+    path.write_text(
+        f'data_dir = "{s.data_dir}"\nwatchlists_dir = "{s.watchlists_dir}"\n'
+        f'timezone = "Europe/Paris"\nsmtp_host = "127.0.0.1"\nsmtp_port = {smtp.port}\n'
+        f'smtp_security = "none"\nmail_to = ["ana@example.org"]\n',
+        encoding="utf-8",
+    )
+    return path
+
+
+@pytest.mark.parametrize("which", ["today", "2099-01-01"])
+def test_a_day_that_is_not_over_is_not_sent(
+    settings: Settings, tmp_path: Path, smtp_server: conftest.SMTPServer, which: str
+) -> None:
+    path = digest_config(settings, tmp_path, smtp_server)
+    day = (
+        dt.datetime.now(ZoneInfo("Europe/Paris")).date().isoformat() if which == "today" else which
+    )
+    result = CliRunner().invoke(
+        cli, ["--config", str(path), "digest", "--date", day, "--send"], env={}
+    )
+    assert result.exit_code == 1, result.output
+    assert "the day is not over" in result.output
+    assert "due at" in result.output
+    assert smtp_server.messages == []
+    db = open_db(Path(settings.data_dir) / "monitor.db")
+    assert outbox.get(db, "daily", day) is None  # not marked, so it is sent when due
+    db.close()
+
+
+def test_a_send_interrupted_before_the_answer_is_reported_as_unconfirmed(
+    settings: Settings, tmp_path: Path, smtp_server: conftest.SMTPServer
+) -> None:
+    path = digest_config(settings, tmp_path, smtp_server)
+    db = open_db(Path(settings.data_dir) / "monitor.db")
+    pending_digest(db, "2026-03-29", "<p>x</p>")
+    row = outbox.get(db, "daily", "2026-03-29")
+    assert row is not None
+    assert outbox.claim(db, row["id"], dt.datetime.now(dt.UTC))  # a run killed mid-send
+    db.close()
+    result = CliRunner().invoke(
+        cli, ["--config", str(path), "digest", "--date", "2026-03-29", "--send"], env={}
+    )
+    assert "unconfirmed" in result.output
+    assert "already sent" not in result.output
+    assert smtp_server.messages == []

@@ -249,16 +249,33 @@ def digest_for_day(
         raise DeliveryError(
             "cannot send: smtp_host is not set", hint="set smtp_host (and mail_to) to send mail"
         )
+    _refuse_unfinished_day(settings, day, now)
     created = record_digest(db, settings, built, now) is not None
     sent, failed = deliver_pending(db, settings, now, "daily")
     row = outbox.get(db, built.kind, built.key)
-    skipped = row is not None and row["status"] == outbox.SKIPPED
+    status = row["status"] if row is not None else None
     return page, DeliveryReport(
         built=(built.key,) if created else (),
         sent=tuple(sent),
         failed=tuple(failed),
-        skipped=(built.key,) if skipped else (),
+        skipped=(built.key,) if status == outbox.SKIPPED else (),
         written=(str(page),),
+        unconfirmed=(built.key,) if status == outbox.SENDING and not failed else (),
+    )
+
+
+def _refuse_unfinished_day(settings: Settings, day: dt.date, now: dt.datetime) -> None:
+    """A day's digest is sent once: sending it before the day is over would keep the rest of
+    the day's follow-ups out of email for good."""
+    _, end = digest.day_window(day, settings.timezone)
+    if now >= end:
+        return
+    zone = ZoneInfo(settings.timezone)
+    due = digest.due_at(day, settings.timezone, settings.digest_time).astimezone(zone)
+    raise DeliveryError(
+        f"not sending the digest of {day}: the day is not over "
+        f"(it is due at {due:%Y-%m-%d %H:%M} {settings.timezone})",
+        hint="leave out --send to see the day so far; the service sends it when it is due",
     )
 
 
