@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import builtins
 import datetime as dt
+import errno
 import json
 import logging
 import re
@@ -56,6 +57,20 @@ class MonitorGroup(click.Group):
             if exc.hint:
                 message += f"\nHint: {terminal_safe(exc.hint)}"
             raise click.ClickException(message[len("Error: ") :]) from exc
+        except OSError as exc:
+            # A file the monitor must write is not writable (a read-only or root-owned
+            # directory, a full disk): one line naming it, not a traceback.
+            where = f": {exc.filename}" if exc.filename else ""
+            message = f"{exc.strerror or exc}{where}\nHint: {_os_hint(exc)}"
+            raise click.ClickException(terminal_safe(message)) from exc
+
+
+def _os_hint(exc: OSError) -> str:
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return "make that path writable by this user (in Docker: by the container's user)"
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return "free some disk space and run the command again"
+    return "check that the path exists and is a directory where one is expected"
 
 
 def settings_from(ctx: click.Context, **overrides: Any) -> Settings:

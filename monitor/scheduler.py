@@ -35,7 +35,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from monitor import pipeline, timeutil
 from monitor.config import Settings
-from monitor.errors import BusyError, MonitorError
+from monitor.errors import BusyError, MonitorError, StorageError
 from monitor.models import DeliveryReport, PollReport
 from monitor.timeutil import parse_hhmm
 
@@ -56,8 +56,14 @@ def exclusive(settings: Settings, name: str) -> Iterator[bool]:
     process (or thread) holds it. flock locks go away with the process, so a killed run
     never leaves a stale lock behind."""
     directory = Path(settings.data_dir)
-    directory.mkdir(parents=True, exist_ok=True)
-    fd = os.open(directory / f"{name}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        fd = os.open(directory / f"{name}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise StorageError(
+            f"cannot write the lock file {directory / f'{name}.lock'}: {exc.strerror}",
+            hint="data_dir must be a writable directory (in Docker: owned by the container user)",
+        ) from exc
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -811,3 +812,76 @@ def test_a_send_interrupted_before_the_answer_is_reported_as_unconfirmed(
     assert "unconfirmed" in result.output
     assert "already sent" not in result.output
     assert smtp_server.messages == []
+
+
+# --- 9. one clear line instead of a traceback ----------------------------------------------------
+
+
+def run_cli(args: list[str], env: dict[str, str]) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, args, env=env)
+    assert "Traceback" not in result.output
+    assert not isinstance(result.exception, (OSError, sqlite3.Error)), result.exception
+    return result.exit_code, result.output
+
+
+def test_a_data_directory_that_cannot_be_written_is_one_line(tmp_path: Path) -> None:
+    # Tests run as root, for whom permissions do not hold; a path under a plain file fails
+    # the same way a read-only or root-owned directory does.
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("x")
+    feeds = tmp_path / "feeds.yaml"
+    feeds.write_text("feeds:\n  - url: https://a.test/rss\n")
+    env = {"MONITOR_DATA_DIR": str(blocker / "data")}
+    for args in (["poll", "--feeds", str(feeds)], ["search", "x"]):
+        code, output = run_cli(args, env)
+        assert code == 1, output
+        assert "Error:" in output
+        assert "Hint:" in output
+
+
+def test_serve_on_a_port_in_use_a_bad_port_or_a_bad_host_is_one_line(tmp_path: Path) -> None:
+    env = {"MONITOR_DATA_DIR": str(tmp_path / "data")}
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code, output = run_cli(["serve", "--port", str(port)], env)
+        assert code == 1
+        assert "in use" in output
+    code, output = run_cli(["serve", "--port", "99999"], env)
+    assert (code, "0 to 65535" in output) == (1, True)
+    code, output = run_cli(["serve"], {**env, "MONITOR_SERVE_HOST": "no such host!"})
+    assert (code, "no such address" in output) == (1, True)
+
+
+def test_baseline_add_into_a_watchlists_folder_that_cannot_be_written_is_one_line(
+    tmp_path: Path,
+) -> None:
+    article = tmp_path / "story.txt"
+    article.write_text("Nvidia and export controls.\n\nA second paragraph about chips.\n")
+    blocker = tmp_path / "watchlists-file"
+    blocker.write_text("x")
+    env = {"MONITOR_DATA_DIR": str(tmp_path / "data"), "MONITOR_WATCHLISTS_DIR": str(blocker)}
+    code, output = run_cli(["baseline", "add", str(article), "--id", "story"], env)
+    assert code == 1, output
+    assert "Error:" in output
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [(b"", "empty (0 bytes)"), (b"SQLite format 3\x00" + b"\xff" * 4000, "damaged")],
+)
+def test_an_emptied_or_corrupt_database_is_refused_never_replaced(
+    tmp_path: Path, content: bytes, message: str
+) -> None:
+    database = tmp_path / "data" / "monitor.db"
+    database.parent.mkdir()
+    database.write_bytes(content)
+    feeds = tmp_path / "feeds.yaml"
+    feeds.write_text("feeds:\n  - url: https://a.test/rss\n")
+    env = {"MONITOR_DATA_DIR": str(database.parent)}
+    for args in (["search", "x"], ["poll", "--feeds", str(feeds)]):
+        code, output = run_cli(args, env)
+        assert code == 1, output
+        assert message in output
+    assert database.read_bytes() == content
