@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
+import gzip
 import json
 import logging
 import os
@@ -33,7 +34,9 @@ from monitor.config import Settings
 from monitor.errors import ConfigError, DeliveryError
 from monitor.feeds import TITLE_CHARS, load_feeds, parse_feed, read_opml
 from monitor.models import Baseline, Entity, Watchlist
+from monitor.pipeline.ingest import entry_keys
 from monitor.watchlist import write_watchlist
+from storage import articles as stored_articles
 from storage import digests as outbox
 from storage import feeds as stored_feeds
 from storage import open_db
@@ -885,3 +888,134 @@ def test_an_emptied_or_corrupt_database_is_refused_never_replaced(
         assert code == 1, output
         assert message in output
     assert database.read_bytes() == content
+
+
+# --- all together: ten healthy real feeds beside the faults, in one poll -------------------------
+
+HEALTHY = (
+    "ft-home.xml",
+    "36kr-ai.xml",
+    "scmp-china.json",
+    "phoronix.xml",
+    "hacker-news.xml",
+    "nyt-technology.json",
+    "wsj-tech.json",
+    "bbc-zh-home.json",
+    "techcrunch.json",
+    "dw.json",
+)
+
+
+def hostile_feeds(server: conftest.TestHTTPServer, black_hole_port: int) -> dict[str, str]:
+    """Name -> URL of one feed per fault."""
+    gbk = (conftest.DATA / "feeds" / "36kr-ai.xml").read_text(encoding="utf-8")
+    huge = rss([("1", "https://x.test/huge", "t")]).replace(b"Story 1", b"Huge " * 200_000)
+    slow_links = [(f"s{n}", f"http://127.0.0.2:{black_hole_port}/{n}", "t") for n in range(12)]
+    bomb = gzip.compress(b"<rss>" + b" " * 30_000_000, compresslevel=9)
+    server.routes["/always304.xml"] = conftest.Route(handler=answer_304)
+    paths = {
+        "bad-url": server.add(
+            "/bad-url.json",
+            json_feed([{"id": "1", "url": "http://a]b/story", "title": "Broken link"}]),
+            headers={"Content-Type": "application/feed+json"},
+        ),
+        "huge-title": server.add("/huge.xml", huge, headers={"Content-Type": "text/xml"}),
+        "gbk": server.add(
+            "/gbk.xml",
+            gbk.replace("\xa0", " ").encode("gbk"),
+            headers={"Content-Type": "application/rss+xml; charset=utf-8"},
+        ),
+        "gone": server.add("/gone.xml", b"gone", status=410),
+        "always-304": server.url("/always304.xml"),
+        "slow-pages": server.add(
+            "/slow-pages.xml", rss(slow_links), headers={"Content-Type": "text/xml"}
+        ),
+        "never-answers": server.add("/never.xml", rss([]), delay=30.0),
+        "server-error": server.add("/500.xml", b"oops", status=500),
+        "bomb": server.add(
+            "/bomb.xml", bomb, headers={"Content-Type": "text/xml", "Content-Encoding": "gzip"}
+        ),
+        "escapes": server.add(
+            "/escapes.xml",
+            rss([("1", "https://x.test/esc", "t")]).replace(b"Story 1", b"\x1b]0;pwned\x07\x1b[2J"),
+            headers={"Content-Type": "text/xml"},
+        ),
+    }
+    return paths
+
+
+def test_hostile_feeds_beside_ten_healthy_real_feeds_in_one_poll(
+    http_server: conftest.TestHTTPServer,
+    settings: Settings,
+    db: Database,
+    tmp_path: Path,
+    black_hole: socket.socket,
+) -> None:
+    s = dataclasses.replace(
+        settings, http_timeout=2.0, retries=0, poll_budget_seconds=4.0, host_failure_budget=2
+    )
+    healthy = {
+        name: http_server.add(
+            f"/healthy/{name}",
+            (conftest.DATA / "feeds" / name).read_bytes(),
+            headers={"ETag": f'"{name}"'},
+        )
+        for name in HEALTHY
+    }
+    faults = hostile_feeds(http_server, black_hole.getsockname()[1])
+    listed = [{"url": url, "fetch_pages": False} for url in healthy.values()]
+    listed += [{"url": url, "fetch_pages": name == "slow-pages"} for name, url in faults.items()]
+    path = feeds_file(tmp_path, listed)
+
+    started = time.monotonic()
+    report = pipeline.poll_due_feeds(db, s, NOW, path, matcher=NO_MATCHES)
+    elapsed = time.monotonic() - started
+
+    # The stated bound: one feed timeout (the feeds are fetched together) plus the page budget.
+    assert elapsed < s.http_timeout + s.poll_budget_seconds + 2.0, elapsed
+    outcomes = {o.url: o for o in report.feeds}
+    assert len(outcomes) == 20
+    for name, url in healthy.items():
+        assert outcomes[url].status == "new", (name, outcomes[url].error)
+        assert outcomes[url].entries > 0, name
+        # Every entry is handled: stored as an article, or as another source of one (the GBK
+        # fault carries the 36kr stories too).
+        entries = parse_feed((conftest.DATA / "feeds" / name).read_bytes(), {}, url).entries
+        assert stored_articles.unseen_entries(db, entries, entry_keys) == [], name
+
+    def reason(name: str) -> str:
+        outcome = outcomes[faults[name]]
+        return outcome.error or outcome.warning
+
+    assert (
+        "bad URL"
+        in db.execute("SELECT extract_error FROM articles WHERE title = 'Broken link'").fetchone()[
+            0
+        ]
+    )
+    assert (
+        db.execute(
+            "SELECT max(length(title)) FROM articles WHERE feed_url = ?", [faults["huge-title"]]
+        ).fetchone()[0]
+        <= TITLE_CHARS
+    )
+    assert "charset" in reason("gbk")
+    assert "no longer polled" in reason("gone")
+    assert "without validators" in reason("always-304")
+    assert "pages deferred" in reason("slow-pages")
+    assert "2s" in reason("never-answers")
+    assert "500" in reason("server-error")
+    assert "byte limit" in reason("bomb")
+    for name in ("gone", "always-304", "never-answers", "server-error", "bomb"):
+        state = stored_feeds.get_feed(db, faults[name])
+        assert state is not None
+        assert state.last_error, name
+
+    # The second poll asks every healthy feed conditionally, and all are unchanged.
+    later = NOW + dt.timedelta(minutes=61)
+    again = {
+        o.url: o for o in pipeline.poll_due_feeds(db, s, later, path, matcher=NO_MATCHES).feeds
+    }
+    for name, url in healthy.items():
+        assert again[url].status == "unchanged", name
+        assert http_server.requests_for(f"/healthy/{name}")[-1].headers.get("If-None-Match")

@@ -307,7 +307,7 @@ def ingest_entries(
     to its Feed (name, fetch_pages)."""
     feeds = feeds or {}
     extractor = extractor or Extractor(settings)
-    fresh = stored_articles.unseen_entries(db, entries, _entry_keys)
+    fresh = stored_articles.unseen_entries(db, entries, entry_keys)
     new_by_feed: dict[str, int] = {}
     deferred_by_feed: dict[str, int] = {}
     ids: list[int] = []
@@ -363,7 +363,7 @@ def _entry_url(entry: Entry) -> str:
     return f"{entry.feed_url}#{entry.guid}"
 
 
-def _entry_keys(entry: Entry) -> stored_articles.EntryKeys:
+def entry_keys(entry: Entry) -> stored_articles.EntryKeys:
     link = canonical_url(entry.link) if is_usable_link(entry.link) else None
     return stored_articles.EntryKeys(link=link, content=entry_key(entry.title, entry.summary))
 
@@ -382,7 +382,7 @@ def _store_if_known(
     with db.atomic():
         stored_articles.add_source(db, article_id, _source(entry, feeds), now)
         stored_articles.mark_entry(
-            db, entry.feed_url, entry.guid, article_id, now, _entry_keys(entry)
+            db, entry.feed_url, entry.guid, article_id, now, entry_keys(entry)
         )
     return True
 
@@ -482,14 +482,14 @@ def store_entry(
         if known is not None:
             stored_articles.add_source(db, known, _source(entry, feeds), now)
             stored_articles.mark_entry(
-                db, entry.feed_url, entry.guid, known, now, _entry_keys(entry)
+                db, entry.feed_url, entry.guid, known, now, entry_keys(entry)
             )
             return False
         article_id, _ = stored_articles.save_article(
             db, article, print_, _source(entry, feeds), now
         )
         stored_articles.mark_entry(
-            db, entry.feed_url, entry.guid, article_id, now, _entry_keys(entry)
+            db, entry.feed_url, entry.guid, article_id, now, entry_keys(entry)
         )
         save_matches(db, article_id, matches, now)
     ids.append(article_id)
