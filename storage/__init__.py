@@ -8,7 +8,7 @@ import fcntl
 import functools
 import os
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import ParamSpec, TypeVar
 
@@ -18,6 +18,32 @@ from monitor.errors import StorageError
 from storage.schema import migrations
 
 
+class _Database(sqlite_utils.Database):
+    """sqlite_utils.Database whose outermost ``atomic()`` block takes the write lock at once
+    (BEGIN IMMEDIATE). A deferred transaction that reads, then writes, fails at once with
+    "database is locked" when another process wrote in between (WAL gives no busy wait for
+    that upgrade); taking the lock first makes it wait on the busy timeout instead."""
+
+    @contextlib.contextmanager
+    def atomic(self) -> Generator[sqlite_utils.Database, None, None]:
+        if self.conn.in_transaction:
+            with super().atomic():  # nested: a savepoint
+                yield self
+            return
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self
+        except BaseException:
+            self.conn.rollback()
+            raise
+        else:
+            try:
+                self.conn.execute("COMMIT")
+            except BaseException:
+                self.conn.rollback()
+                raise
+
+
 def open_db(path: str | Path) -> sqlite_utils.Database:
     """Open (creating if needed) the database at ``path`` and bring its schema up to date."""
     try:
@@ -25,7 +51,7 @@ def open_db(path: str | Path) -> sqlite_utils.Database:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         with _migration_lock(path):
             _refuse_emptied(path)
-            db = sqlite_utils.Database(str(path))
+            db = _Database(str(path))
             # The busy timeout rides over the short overlaps between processes; it is set
             # first so that switching to WAL (a moment of exclusive access) waits too.
             db.execute("PRAGMA busy_timeout = 10000")

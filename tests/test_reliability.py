@@ -1019,3 +1019,38 @@ def test_hostile_feeds_beside_ten_healthy_real_feeds_in_one_poll(
     for name, url in healthy.items():
         assert again[url].status == "unchanged", name
         assert http_server.requests_for(f"/healthy/{name}")[-1].headers.get("If-None-Match")
+
+
+def test_writers_on_separate_connections_wait_for_each_other_instead_of_failing(
+    tmp_path: Path,
+) -> None:
+    # The shape of store_entry: a transaction that reads, then writes. Deferred, it fails at
+    # once with "database is locked" when another connection wrote in between.
+    path = tmp_path / "monitor.db"
+    open_db(path).close()
+    errors: list[str] = []
+
+    def writer(n: int) -> None:
+        db = open_db(path)
+        try:
+            for i in range(150):
+                with db.atomic():
+                    db.execute("SELECT count(*) FROM feeds").fetchone()
+                    db.execute(
+                        "INSERT INTO feeds (url, origin_url, added_at) VALUES (?, ?, '')",
+                        [f"https://f{n}.test/{i}", f"https://f{n}.test/{i}"],
+                    )
+        except sqlite3.Error as exc:
+            errors.append(repr(exc))
+        finally:
+            db.close()
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    db = open_db(path)
+    assert count(db, "feeds") == 600
+    db.close()
