@@ -3,10 +3,14 @@ into the pipeline; a MonitorError becomes one line and a hint, never a traceback
 
 from __future__ import annotations
 
+import builtins
 import datetime as dt
+import errno
 import json
 import logging
+import re
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +19,31 @@ import click
 from monitor import config as config_module
 from monitor import pipeline, scheduler, timeutil
 from monitor.config import Settings
-from monitor.errors import ConfigError, MonitorError
+from monitor.errors import ConfigError, DeliveryError, MonitorError, WatchlistError
+
+# Control characters (C0 but tab and newline, DEL, C1) and bidi overrides: a feed title with
+# ESC]0;...BEL or ESC[2J would retitle the window or clear the screen when printed.
+_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def terminal_safe(text: str) -> str:
+    """``text`` with every control or bidi character shown as an escape (\\x1b, \\u202e)."""
+    return _UNSAFE.sub(_escape, text)
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+
+
+def print(*values: Any, **kwargs: Any) -> None:
+    """Every line this CLI prints goes through terminal_safe: much of it came from feeds."""
+    builtins.print(*(terminal_safe(str(value)) for value in values), **kwargs)
+
+
+class _SafeFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return terminal_safe(super().format(record))
 
 
 class MonitorGroup(click.Group):
@@ -25,10 +53,24 @@ class MonitorGroup(click.Group):
         try:
             return super().invoke(ctx)
         except MonitorError as exc:
-            message = f"Error: {exc}"
+            message = f"Error: {terminal_safe(str(exc))}"
             if exc.hint:
-                message += f"\nHint: {exc.hint}"
+                message += f"\nHint: {terminal_safe(exc.hint)}"
             raise click.ClickException(message[len("Error: ") :]) from exc
+        except OSError as exc:
+            # A file the monitor must write is not writable (a read-only or root-owned
+            # directory, a full disk): one line naming it, not a traceback.
+            where = f": {exc.filename}" if exc.filename else ""
+            message = f"{exc.strerror or exc}{where}\nHint: {_os_hint(exc)}"
+            raise click.ClickException(terminal_safe(message)) from exc
+
+
+def _os_hint(exc: OSError) -> str:
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return "make that path writable by this user (in Docker: by the container's user)"
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return "free some disk space and run the command again"
+    return "check that the path exists and is a directory where one is expected"
 
 
 def settings_from(ctx: click.Context, **overrides: Any) -> Settings:
@@ -91,7 +133,14 @@ def poll_command(ctx: click.Context, feeds_file: str | None) -> None:
     Example:
         monitor poll --feeds watchlists/sample-feeds.yaml
     """
-    report = pipeline.poll_once(settings_from(ctx), dt.datetime.now(dt.UTC), feeds_file)
+    settings = settings_from(ctx)
+    # The same lock as the service's poll: two polls at once would fetch everything twice
+    # and trip over each other's writes ("database is locked").
+    with scheduler.exclusive(settings, "poll") as acquired:
+        if not acquired:
+            print("another poll is running (lock held); nothing done this time")
+            return
+        report = pipeline.poll_once(settings, dt.datetime.now(dt.UTC), feeds_file)
     if not report.feeds:
         print("no feed is due")
     for outcome in report.feeds:
@@ -192,11 +241,26 @@ def digest_command(
     for key in report.sent:
         print(f"sent digest {key}")
     for key, error in report.failed:
-        print(f"not sent {key}: {error} (stays pending; retried on the next run)")
+        print(f"not sent {key}: {error}")
     for key in report.skipped:
         print(f"digest of {key} is empty and digest_skip_empty is set; not sent")
-    if send and not (report.sent or report.failed or report.skipped):
+    for key in report.unconfirmed:
+        print(
+            f"digest of {key} is being sent, unconfirmed: a send was started and its answer"
+            " not recorded (a run was stopped mid-send); it is tried again once its claim"
+            " expires"
+        )
+    if send and not (report.sent or report.failed or report.skipped or report.unconfirmed):
         print(f"digest of {built_day} was already sent; not sending it again")
+    _fail_if_not_sent(report.failed)
+
+
+def _fail_if_not_sent(failed: Sequence[tuple[str, str]]) -> None:
+    """Exit 1 (one line) when something this command was asked to send was not sent."""
+    if failed:
+        raise DeliveryError(
+            f"{len(failed)} message(s) not sent: {', '.join(key for key, _ in failed)}"
+        )
 
 
 @cli.command("serve")
@@ -225,9 +289,9 @@ def serve_command(ctx: click.Context, port: int | None) -> None:
 
 def _log_lines(level: int = logging.INFO) -> None:
     """Plain timestamped log lines on stderr, for a supervisor or a pipe."""
-    logging.basicConfig(
-        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
-    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_SafeFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=level, handlers=[handler])
 
 
 def _feeds_file(settings: Settings) -> str:
@@ -237,6 +301,16 @@ def _feeds_file(settings: Settings) -> str:
             hint="pass --feeds FILE or set feeds_file (see `monitor config`)",
         )
     return settings.feeds_file
+
+
+def _check_before_running(settings: Settings, feeds_file: str) -> None:
+    """Refuse to start, in one line, on a broken feed list or watchlist: a service that
+    starts anyway fails on every tick."""
+    pipeline.check_feeds_file(feeds_file)
+    problems = pipeline.check_all_watchlists(settings).problems
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise WatchlistError(f"{problems[0]}{more}")
 
 
 @cli.command("run")
@@ -259,13 +333,21 @@ def run_command(ctx: click.Context, once: bool, feeds_file: str | None) -> None:
     """
     settings = settings_from(ctx, feeds_file=feeds_file)
     feeds = _feeds_file(settings)
+    _check_before_running(settings, feeds)
     if not once:
         _log_lines()
         scheduler.serve(settings, feeds_file=feeds)
         return
     _log_lines(logging.WARNING)
-    for line in scheduler.summary(scheduler.run_once(settings, feeds_file=feeds), settings):
+    report = scheduler.run_once(settings, feeds_file=feeds)
+    for line in scheduler.summary(report, settings):
         print(line)
+    _fail_if_not_sent(
+        [
+            *(report.alerts.failed if report.alerts else ()),
+            *(report.digests.failed if report.digests else ()),
+        ]
+    )
 
 
 class _Progress:

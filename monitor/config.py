@@ -22,8 +22,9 @@ DEFAULT_CONFIG_FILE = "monitor.toml"
 ENV_PREFIX = "MONITOR_"
 
 
-def _setting(default: Any, help: str) -> Any:
-    return field(default=default, metadata={"help": help})
+def _setting(default: Any, help: str, *, secret: bool = False) -> Any:
+    # A secret is left out of repr(Settings), which ends up in logs and tracebacks.
+    return field(default=default, metadata={"help": help}, repr=not secret)
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,12 @@ class Settings:
     per_host_concurrency: int = _setting(2, "requests in flight to one host")
     per_host_delay: float = _setting(1.0, "seconds between two requests to one host")
     retries: int = _setting(2, "quick retries of a failed request within one poll")
+    poll_budget_seconds: float = _setting(
+        300.0, "seconds a poll spends fetching pages; the rest wait for the next poll"
+    )
+    host_failure_budget: int = _setting(
+        2, "page timeouts or connection failures to one host before its other pages wait"
+    )
     backoff_base_minutes: float = _setting(15.0, "first wait after a feed fails; doubles")
     backoff_max_minutes: float = _setting(1440.0, "longest wait between polls of a failing feed")
     allow_private_addresses: bool = _setting(
@@ -87,7 +94,12 @@ class Settings:
     smtp_port: int = _setting(587, "SMTP port")
     smtp_security: str = _setting("starttls", "starttls, tls or none")
     smtp_user: str = _setting("", "SMTP login; the password comes from MONITOR_SMTP_PASSWORD")
-    smtp_password: str = _setting("", "from the environment only (MONITOR_SMTP_PASSWORD)")
+    smtp_password: str = _setting(
+        "", "from the environment only (MONITOR_SMTP_PASSWORD)", secret=True
+    )
+    smtp_allow_plaintext_auth: bool = _setting(
+        False, "log in over an unencrypted connection (smtp_security none) to a non-loopback server"
+    )
     smtp_timeout: float = _setting(30.0, "seconds before an SMTP conversation is given up")
     mail_from: str = _setting("monitor@localhost", "From address of digests and alerts")
     mail_to: tuple[str, ...] = _setting((), "recipients (a TOML list, or comma-separated in env)")

@@ -48,7 +48,10 @@ def canonical_url(url: str) -> str:
         normal = courlan.normalize_url(url)
     except (ValueError, AttributeError):
         normal = url
-    parts = urlsplit(normal)
+    try:
+        parts = urlsplit(normal)
+    except ValueError:  # "http://a]b/": nothing to normalise; the caller keys it as given
+        return url
     # courlan keeps a bare trailing "?" and "/" differences; settle them so equal pages match.
     path = parts.path or "/"
     return urlunsplit((parts.scheme, parts.netloc, path, parts.query, ""))
@@ -72,6 +75,20 @@ def fingerprint(text: str) -> str | None:
     sentences = set(ordered)
     longest = sorted(sentences, key=lambda s: (-len(s), s))[:SENTENCES]
     digest = hashlib.sha256("\n".join(sorted(longest)).encode("utf-8")).hexdigest()
+    return digest[:32]
+
+
+ENTRY_MIN_TEXT = 40  # normalised characters of title and summary for an entry content key
+
+
+def entry_key(title: str, summary: str) -> str | None:
+    """A hash of an entry's title and summary, to know a re-published item within its feed.
+    None when there is too little text to tell items apart (a bare "Morning briefing"
+    title would make every day's briefing one item)."""
+    title_part, summary_part = normalise(title), normalise(summary)
+    if len(title_part) + len(summary_part) < ENTRY_MIN_TEXT:
+        return None
+    digest = hashlib.sha256(f"{title_part}\n{summary_part}".encode()).hexdigest()
     return digest[:32]
 
 
@@ -107,5 +124,8 @@ def article_url(link: str, final_url: str | None) -> str:
 
 
 def _host(url: str) -> str:
-    host = urlsplit(url).hostname or ""
+    try:
+        host = urlsplit(url).hostname or ""
+    except ValueError:
+        return ""
     return host.removeprefix("www.")

@@ -32,6 +32,8 @@ from monitor.models import Digest, DigestItem, DigestSection, DigestSource
 
 TEMPLATES = Path(__file__).parent / "templates"
 EXTRACT_CHARS = 280
+# Longest title shown: rows stored before feed fields were capped may hold a 1 MB title.
+TITLE_CHARS = 500
 # Titles whose character bigrams overlap at least this much (Dice) are one story.
 SAME_STORY = 0.6
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
@@ -82,11 +84,17 @@ def days_due(
     return [earliest + dt.timedelta(days=n) for n in range(max(count, 0))]
 
 
-def clean(text: str | None) -> str:
-    """Untrusted text as one clean line: no control or bidi characters, spaces collapsed."""
+def clean(text: str | None, limit: int | None = None) -> str:
+    """Untrusted text as one clean line: no control or bidi characters, spaces collapsed;
+    with ``limit``, cut to that many characters (an ellipsis marks the cut)."""
     if not text:
         return ""
-    return " ".join(_CONTROL.sub("", unicodedata.normalize("NFC", text)).split())
+    if limit is not None and len(text) > limit * 4:
+        text = text[: limit * 4]  # bound the work on a huge field before normalising it
+    line = " ".join(_CONTROL.sub("", unicodedata.normalize("NFC", text)).split())
+    if limit is not None and len(line) > limit:
+        line = line[: limit - 1].rstrip() + "…"
+    return line
 
 
 def safe_url(url: str | None) -> str:
@@ -138,7 +146,10 @@ def _source_name(name: str | None, url: str) -> str:
     name = clean(name)
     if name:
         return name
-    host = urlsplit(url).hostname or ""
+    try:
+        host = urlsplit(url).hostname or ""
+    except ValueError:
+        return ""
     return host.removeprefix("www.")
 
 
@@ -171,11 +182,13 @@ def _item(row: Mapping[str, Any], base_url: str) -> DigestItem:
             continue  # the lead outlet itself (its feed URL, or the same outlet again)
         if any(o.name.casefold() == name.casefold() for o in others):
             continue  # one link per outlet
-        others.append(DigestSource(name=name, url=source_url, title=clean(source.get("title"))))
+        others.append(
+            DigestSource(name=name, url=source_url, title=clean(source.get("title"), TITLE_CHARS))
+        )
     return DigestItem(
         article_id=int(row["article_id"]),
         baseline_id=str(row["baseline_id"]),
-        title=clean(row.get("title")) or url or "(untitled)",
+        title=clean(row.get("title"), TITLE_CHARS) or url or "(untitled)",
         url=url,
         source=lead_source,
         published=_parse_time(row.get("published")),

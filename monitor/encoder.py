@@ -71,7 +71,8 @@ class _SentenceTransformer:
 
 def _unit(vectors: Vectors) -> Vectors:
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    return (vectors / np.maximum(norms, 1e-9)).astype(np.float32)
+    unit: Vectors = (vectors / np.maximum(norms, 1e-9)).astype(np.float32)
+    return unit
 
 
 @functools.lru_cache(maxsize=2)

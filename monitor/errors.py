@@ -50,6 +50,11 @@ class FetchError(FeedError):
         self.retry_after = retry_after
 
 
+class PageDeferred(FetchError):
+    """A page not fetched this poll (the poll's time or its host's failure budget is spent);
+    it is tried again on the next poll."""
+
+
 class FeedParseError(FeedError):
     pass
 
@@ -68,6 +73,12 @@ class StorageError(MonitorError):
 
 class DeliveryError(MonitorError):
     hint = "the digest stays pending and is sent on the next run; check the smtp_* settings"
+
+    def __init__(self, message: str, *, permanent: bool = False, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        # A 5xx answer about this message (too big, recipient unknown): other messages may
+        # still go through, and sending this one again unchanged will likely fail again.
+        self.permanent = permanent
 
 
 class BusyError(MonitorError):

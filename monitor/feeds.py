@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 from xml.sax.saxutils import quoteattr
 
+import charset_normalizer
 import feedparser
 import lxml.etree
 import lxml.html
@@ -32,6 +33,11 @@ from monitor.errors import ConfigError, FeedParseError
 from monitor.models import Entry, Feed
 
 FEED_KEYS = {"url", "name", "language", "interval", "fetch_pages"}
+# What a feed may put in one field. A title is shown in subjects, digests and terminals; one
+# of 1 MB made a 12 MB message that SMTP servers refuse. Real titles are under 300 characters.
+TITLE_CHARS = 500
+AUTHOR_CHARS = 200
+SUMMARY_CHARS = 100_000  # a full article in content:encoded fits; more is not a summary
 MIN_INTERVAL = 5  # minutes; polling a news feed more often than this is impolite
 DEFAULT_INTERVAL = 60
 
@@ -62,6 +68,25 @@ _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _con
 def is_remote(url: str) -> bool:
     """An http(s) URL (the only links ever fetched or kept as addresses)."""
     return url[:8].lower().startswith(("http://", "https://"))
+
+
+def url_problem(url: str) -> str | None:
+    """Why an http(s) URL cannot be used as an address (no host, a broken IPv6 bracket, a
+    port out of range), or None. urlsplit raises on these, and one such link from a
+    stranger's feed must not end a poll."""
+    try:
+        parts = urlsplit(url.strip())
+        parts.port  # noqa: B018 - raises ValueError for a port out of range
+    except ValueError as exc:
+        return f"bad URL: {exc}"
+    if not parts.hostname:
+        return "bad URL: no host"
+    return None
+
+
+def is_usable_link(url: str) -> bool:
+    """An http(s) URL that parses: safe to key, fetch and show."""
+    return is_remote(url) and url_problem(url) is None
 
 
 def load_feeds(path: str | Path) -> list[Feed]:
@@ -113,6 +138,9 @@ def _feed_from(item: Any, path: Path) -> Feed:
     url = url.strip()
     if "://" in url and not is_remote(url) and not url.startswith("file://"):
         raise ConfigError(f"{where}: url: only http(s) URLs and local paths are polled: {url}")
+    problem = url_problem(url) if is_remote(url) else None
+    if problem:
+        raise ConfigError(f"{where}: url: {problem}: {url}")
     if not is_remote(url):
         local = Path(url.removeprefix("file://"))
         url = str(local if local.is_absolute() else (path.parent / local).resolve())
@@ -193,6 +221,9 @@ def read_opml(data: bytes, source: str = "OPML") -> list[Feed]:
         url = (outline.get("xmlUrl") or "").strip()
         if not is_remote(url):
             continue
+        problem = url_problem(url)
+        if problem:
+            raise ConfigError(f"{source}:{outline.sourceline}: xmlUrl: {problem}: {url}")
         name = outline.get("title") or outline.get("text") or ""
         language = outline.get("language") or ""
         feeds.append(Feed(url=url, name=name.strip(), language=language.strip()))
@@ -236,30 +267,76 @@ def parse_feed(
     response_headers = {k.lower(): v for k, v in headers.items()}
     if is_remote(feed_url):  # relative links in the feed resolve against it
         response_headers.setdefault("content-location", feed_url)
-    try:
-        result = feedparser.parse(io.BytesIO(body), response_headers=response_headers)
-    except Exception as exc:  # feedparser is meant never to raise; be sure one feed stays one feed
-        raise FeedParseError(f"feed parser failed: {type(exc).__name__}: {exc}") from exc
+    result = _feedparser(body, response_headers)
+    recoded = ""
+    if isinstance(result.get("bozo_exception"), feedparser.CharacterEncodingOverride):
+        # The declared charset did not decode the bytes and feedparser fell back to a
+        # single-byte codec, which turns GBK or Big5 titles into mojibake without an error.
+        # Detect the real charset and parse the text again as UTF-8.
+        redecoded = _redecode(body)
+        if redecoded is not None:
+            text, codec = redecoded
+            response_headers["content-type"] = _with_utf8(response_headers.get("content-type"))
+            result = _feedparser(
+                _XML_ENCODING.sub(r'\1"utf-8"', text, count=1).encode(), response_headers
+            )
+            recoded = f"the declared charset is wrong; decoded as {codec}"
     feed_language = language or str(result.feed.get("language", "") or "")
     entries = []
     for raw in result.entries:
         entry = _entry_from_feedparser(raw, feed_url, feed_language)
         if entry is not None:
             entries.append(entry)
-    warning = ""
+    warning = recoded
     if result.get("bozo"):
         warning = (
             f"ill-formed feed: {type(result.bozo_exception).__name__}: {result.bozo_exception}"
         )
+        warning = f"{recoded}; {warning}" if recoded else warning
     if not entries:
         if warning:
             raise FeedParseError(f"no entries; {warning}")
         if not result.get("version") and not result.feed:
             raise FeedParseError("not a feed (no RSS, Atom or JSON Feed found)")
-        raise FeedParseError("the feed has no entries")
+        if not result.get("version"):
+            raise FeedParseError("the feed has no entries")
+        # A well-formed feed with no items (a quiet section) is a working feed.
     return ParsedFeed(
         title=str(result.feed.get("title", "") or ""), entries=entries, warning=warning
     )
+
+
+def cap(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` characters, marked with an ellipsis when cut."""
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _feedparser(body: bytes, headers: dict[str, str]) -> Any:
+    try:
+        return feedparser.parse(io.BytesIO(body), response_headers=headers)
+    except Exception as exc:  # feedparser is meant never to raise; be sure one feed stays one feed
+        raise FeedParseError(f"feed parser failed: {type(exc).__name__}: {exc}") from exc
+
+
+_XML_ENCODING = re.compile(r"""(<\?xml[^>]*?\bencoding\s*=\s*)["'][^"']*["']""")
+_SINGLE_BYTE = re.compile(r"^(?:cp125\d|windows_125\d|latin_1|iso8859_\d+|ascii)$")
+
+
+def _redecode(body: bytes) -> tuple[str, str] | None:
+    """(text, codec) when charset detection finds a multi-byte charset that decodes the
+    whole body; None when it finds nothing better than what feedparser fell back to."""
+    best = charset_normalizer.from_bytes(body).best()
+    if best is None or _SINGLE_BYTE.match(best.encoding):
+        return None
+    try:
+        return body.decode(best.encoding), best.encoding
+    except (UnicodeDecodeError, LookupError):
+        return None
+
+
+def _with_utf8(content_type: str | None) -> str:
+    media = (content_type or "application/xml").split(";")[0].strip()
+    return f"{media}; charset=utf-8"
 
 
 def _entry_from_feedparser(raw: Any, feed_url: str, language: str) -> Entry | None:
@@ -279,11 +356,11 @@ def _entry_from_feedparser(raw: Any, feed_url: str, language: str) -> Entry | No
         feed_url=feed_url,
         guid=guid or fallback_guid(link, title, published),
         link=link,
-        title=title,
-        summary=summary,
+        title=cap(title, TITLE_CHARS),
+        summary=cap(summary, SUMMARY_CHARS),
         published=published,
-        language=str(raw.get("language", "") or "") or language,
-        author=html_to_text(str(raw.get("author", "") or "")),
+        language=cap(str(raw.get("language", "") or "") or language, 35),
+        author=cap(html_to_text(str(raw.get("author", "") or "")), AUTHOR_CHARS),
     )
 
 
@@ -328,7 +405,7 @@ def _parse_json_feed(body: bytes, feed_url: str, language: str) -> ParsedFeed:
             entry = _entry_from_json(item, feed_url, feed_language)
             if entry is not None:
                 entries.append(entry)
-    if not entries:
+    if not entries and data["items"]:
         raise FeedParseError("the JSON Feed has no usable items")
     return ParsedFeed(title=_text(data.get("title")), entries=entries, warning=warning)
 
@@ -353,11 +430,11 @@ def _entry_from_json(item: dict[str, Any], feed_url: str, language: str) -> Entr
         feed_url=feed_url,
         guid=guid or fallback_guid(link, title, published),
         link=link,
-        title=title,
-        summary=summary,
+        title=cap(title, TITLE_CHARS),
+        summary=cap(summary, SUMMARY_CHARS),
         published=published,
-        language=_text(item.get("language")) or language,
-        author=author,
+        language=cap(_text(item.get("language")) or language, 35),
+        author=cap(author, AUTHOR_CHARS),
     )
 
 
@@ -414,9 +491,16 @@ def spread_by_host(items: Sequence[_T], url: Callable[[_T], str]) -> list[_T]:
     adding up."""
     by_host: dict[str, list[_T]] = {}
     for item in items:
-        by_host.setdefault(urlsplit(url(item)).netloc.lower(), []).append(item)
+        by_host.setdefault(_netloc(url(item)), []).append(item)
     queues = list(by_host.values())
     spread: list[_T] = []
     for rank in range(max((len(q) for q in queues), default=0)):
         spread.extend(q[rank] for q in queues if rank < len(q))
     return spread
+
+
+def _netloc(url: str) -> str:
+    try:
+        return urlsplit(url).netloc.lower()
+    except ValueError:  # an unparseable URL is its own host
+        return url

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import ipaddress
 import smtplib
 import ssl
 from collections.abc import Sequence
@@ -66,6 +67,11 @@ def send(message: EmailMessage, settings: Settings) -> None:
     if not recipients:
         raise DeliveryError("no recipients", hint="set mail_to to one or more addresses")
     where = f"{settings.smtp_host}:{settings.smtp_port}"
+    if _password_in_clear(settings):
+        raise DeliveryError(
+            f"refusing to send the SMTP password in clear text to {where} (smtp_security none)",
+            hint="use smtp_security = starttls or tls, or set smtp_allow_plaintext_auth = true",
+        )
     try:
         with _connect(settings) as smtp:
             if settings.smtp_user:
@@ -75,11 +81,34 @@ def send(message: EmailMessage, settings: Settings) -> None:
         reply = exc.smtp_error
         if isinstance(reply, bytes):
             reply = reply.decode("utf-8", "replace")
-        raise DeliveryError(f"SMTP server {where} answered {exc.smtp_code}: {reply}") from exc
+        raise DeliveryError(
+            f"SMTP server {where} answered {exc.smtp_code}: {reply}",
+            permanent=500 <= exc.smtp_code < 600,
+        ) from exc
     except smtplib.SMTPRecipientsRefused as exc:
-        raise DeliveryError(f"SMTP server {where} refused every recipient") from exc
+        codes = [code for code, _ in exc.recipients.values()]
+        raise DeliveryError(
+            f"SMTP server {where} refused every recipient ({', '.join(map(str, codes))})",
+            permanent=all(500 <= code < 600 for code in codes),
+        ) from exc
     except (smtplib.SMTPException, OSError) as exc:  # ssl.SSLError is an OSError
         raise DeliveryError(f"cannot send through {where}: {type(exc).__name__}: {exc}") from exc
+
+
+def _password_in_clear(settings: Settings) -> bool:
+    """A login over a plain connection to a server off this machine, not explicitly allowed."""
+    if not settings.smtp_user or settings.smtp_security != "none":
+        return False
+    return not (settings.smtp_allow_plaintext_auth or _is_loopback(settings.smtp_host))
+
+
+def _is_loopback(host: str) -> bool:
+    if host.strip().lower() in {"localhost", "localhost.localdomain"}:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a name is not resolved here: another answer could come at connect time
 
 
 def _connect(settings: Settings) -> smtplib.SMTP:

@@ -30,13 +30,13 @@ from dataclasses import dataclass, field
 import ahocorasick
 import opencc
 
+from monitor.encoder import Vectors
 from monitor.models import Article, Entity, Match, Watchlist, split_sentences
 from monitor.relevance import (
     Decision,
     Evidence,
     Judge,
     RelevanceModel,
-    Vectors,
     background_articles,
     load_model,
     make_judge,

@@ -196,6 +196,7 @@ class DeliveryReport:
     failed: tuple[tuple[str, str], ...] = ()  # (key, error) left pending
     skipped: tuple[str, ...] = ()  # empty days not sent (digest_skip_empty)
     written: tuple[str, ...] = ()  # files written
+    unconfirmed: tuple[str, ...] = ()  # claimed for sending, the server's answer not recorded
 
 
 @dataclass(frozen=True)
@@ -216,6 +217,7 @@ class FeedState:
     last_status: int | None = None
     error_count: int = 0
     last_error: str | None = None
+    disabled_reason: str | None = None  # why it is no longer polled (410 Gone, 404s)
 
 
 @dataclass(frozen=True)
@@ -277,6 +279,8 @@ class IngestReport:
     page_failures: int = 0  # entries kept with the feed's own text (reason on the article)
     new_by_feed: dict[str, int] = field(default_factory=dict)
     article_ids: tuple[int, ...] = ()  # ids of the articles stored by this call
+    # Entries left for the next poll, per feed: their page was deferred (PageBudget).
+    deferred_by_feed: dict[str, int] = field(default_factory=dict)
 
 
 # What Passage numbers count, for every stage that writes or reads them: paragraph N is line N

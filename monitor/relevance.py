@@ -152,7 +152,8 @@ def _subject_text(entity: Entity) -> str:
 
 def _unit_rows(matrix: Vectors) -> Vectors:
     norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-    return (matrix / np.maximum(norms, 1e-9)).astype(np.float32)
+    unit: Vectors = (matrix / np.maximum(norms, 1e-9)).astype(np.float32)
+    return unit
 
 
 def similarities(vectors: BaselineVectors, items: Vectors) -> dict[str, Any]:

@@ -35,7 +35,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from monitor import pipeline, timeutil
 from monitor.config import Settings
-from monitor.errors import BusyError
+from monitor.errors import BusyError, MonitorError, StorageError
 from monitor.models import DeliveryReport, PollReport
 from monitor.timeutil import parse_hhmm
 
@@ -56,8 +56,14 @@ def exclusive(settings: Settings, name: str) -> Iterator[bool]:
     process (or thread) holds it. flock locks go away with the process, so a killed run
     never leaves a stale lock behind."""
     directory = Path(settings.data_dir)
-    directory.mkdir(parents=True, exist_ok=True)
-    fd = os.open(directory / f"{name}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        fd = os.open(directory / f"{name}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise StorageError(
+            f"cannot write the lock file {directory / f'{name}.lock'}: {exc.strerror}",
+            hint="data_dir must be a writable directory (in Docker: owned by the container user)",
+        ) from exc
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -84,6 +90,7 @@ class CycleReport:
     outputs: list[Path] = field(default_factory=list)
     today_page: Path | None = None  # today's digest so far
     digests: DeliveryReport | None = None
+    watchlist_problems: tuple[str, ...] | None = None  # None: no matcher was built
 
 
 def poll_cycle(settings: Settings, now: dt.datetime, feeds_file: str | None = None) -> CycleReport:
@@ -95,8 +102,13 @@ def poll_cycle(settings: Settings, now: dt.datetime, feeds_file: str | None = No
             report.skipped = True
             return report
         db = pipeline.open_database(settings)
+        problems: list[str] = []
         try:
-            report.poll = pipeline.poll_due_feeds(db, settings, now, feeds_file=feeds_file)
+            report.poll = pipeline.poll_due_feeds(
+                db, settings, now, feeds_file=feeds_file, watchlist_problems=problems
+            )
+            if report.poll.feeds:
+                report.watchlist_problems = tuple(problems)
             # Articles are stored with stored_at = now (to the second).
             report.follow_ups = pipeline.follow_ups_stored(db, now, now + dt.timedelta(seconds=1))
             report.alerts = pipeline.send_alerts(db, settings, now)
@@ -149,11 +161,13 @@ def summary(report: CycleReport, settings: Settings) -> list[str]:
         lines += [f"  failed: {o.name or o.url}: {o.error}" for o in poll.failed]
     if report.alerts is not None and report.alerts.sent:
         lines.append(f"alerts sent: {len(report.alerts.sent)}")
+    if report.alerts is not None:
+        lines += [f"alert {key} not sent: {error}" for key, error in report.alerts.failed]
     if report.digests is not None:
         if report.digests.sent:
             lines.append(f"digests sent: {', '.join(report.digests.sent)}")
         for key, error in report.digests.failed:
-            lines.append(f"digest {key} not sent (will retry): {error}")
+            lines.append(f"digest {key} not sent: {error}")
     if report.today_page is not None:
         lines.append(f"today's digest so far: {report.today_page}")
     lines.append(f"outputs (RSS, Atom, digest pages): {settings.outputs}")
@@ -182,6 +196,8 @@ class Service:
         self.clock = clock
         self._poll = poll
         self._digest = digest
+        self._watchlist_problems: tuple[str, ...] = ()
+        self._last_error = ""
         # One worker: jobs run one after the other, so a digest never races a poll
         # in this process, and shutdown(wait=True) waits for exactly the job in hand.
         self.scheduler = BackgroundScheduler(
@@ -217,7 +233,16 @@ class Service:
     def poll_tick(self) -> CycleReport:
         now = self.clock()
         log.info("poll tick at %s", now.isoformat())
-        result: CycleReport = self._poll(self.settings, now, self.feeds_file)
+        try:
+            result: CycleReport = self._poll(self.settings, now, self.feeds_file)
+        except MonitorError as exc:
+            # One line, once per change: the same broken file every minute is one problem.
+            if str(exc) != self._last_error:
+                log.error("poll failed: %s (%s)", exc, exc.hint)
+            self._last_error = str(exc)
+            return CycleReport(now=now, skipped=True)
+        self._last_error = ""
+        self._report_watchlists(result.watchlist_problems)
         if result.poll is not None and result.poll.feeds:
             log.info(
                 "polled %d feeds: %d new articles, %d follow-ups, %d failed",
@@ -227,6 +252,17 @@ class Service:
                 len(result.poll.failed),
             )
         return result
+
+    def _report_watchlists(self, problems: tuple[str, ...] | None) -> None:
+        """Watchlist problems are logged when they change, not on every tick."""
+        if problems is None or problems == self._watchlist_problems:
+            return
+        for problem in problems:
+            if problem not in self._watchlist_problems:
+                log.warning("watchlist left out of matching (the others go on): %s", problem)
+        if not problems:
+            log.info("every watchlist loads again")
+        self._watchlist_problems = problems
 
     def digest_tick(self) -> Any:
         now = self.clock()

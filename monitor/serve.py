@@ -12,10 +12,13 @@ from __future__ import annotations
 import email.utils
 import functools
 import os
+import socket
 from http import HTTPStatus
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+
+from monitor.errors import ConfigError
 
 # Feed files get their registered media types; mimetypes only knows "application/xml".
 _TYPES = {
@@ -82,6 +85,19 @@ def make_server(directory: str | Path, host: str, port: int) -> ThreadingHTTPSer
     """A server for ``directory`` bound to host:port (port 0 picks a free one)."""
     Path(directory).mkdir(parents=True, exist_ok=True)
     handler = functools.partial(OutputHandler, directory=str(directory))
-    server = ThreadingHTTPServer((host, port), handler)
+    if not 0 <= port <= 65535:
+        raise ConfigError(f"cannot serve on port {port}: ports are 0 to 65535", hint=PORT_HINT)
+    try:
+        server = ThreadingHTTPServer((host, port), handler)
+    except socket.gaierror as exc:
+        raise ConfigError(
+            f"cannot serve on {host}: no such address ({exc.strerror})",
+            hint="set serve_host to an address of this machine, such as 127.0.0.1 or 0.0.0.0",
+        ) from exc
+    except OSError as exc:
+        raise ConfigError(f"cannot serve on {host}:{port}: {exc.strerror}", hint=PORT_HINT) from exc
     server.daemon_threads = True
     return server
+
+
+PORT_HINT = "another program may be using the port: pick another with --port or serve_port"

@@ -18,13 +18,13 @@ from typing import Any
 
 import numpy as np
 
+from monitor.encoder import Vectors
 from monitor.evaluate import Item, load_items, scores
 from monitor.match import learned_matcher
 from monitor.relevance import (
     FEATURES,
     Judge,
     RelevanceModel,
-    Vectors,
     encoded_text,
 )
 from monitor.watchlist import load_watchlists

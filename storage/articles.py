@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -111,34 +111,63 @@ def add_source(db: Database, article_id: int, source: Source, now: dt.datetime) 
     )
 
 
+@dataclass(frozen=True)
+class EntryKeys:
+    """What else an entry is known by within its feed, besides its guid."""
+
+    link: str | None = None  # its canonical link
+    content: str | None = None  # a hash of its title and summary
+
+
 def mark_entry(
-    db: Database, feed_url: str, guid: str, article_id: int | None, now: dt.datetime
+    db: Database,
+    feed_url: str,
+    guid: str,
+    article_id: int | None,
+    now: dt.datetime,
+    keys: EntryKeys | None = None,
 ) -> None:
     """Remember that this entry was handled (in the caller's transaction)."""
+    keys = keys or EntryKeys()
     db.execute(
         """
-        INSERT INTO entries (feed_url, guid, article_id, seen_at) VALUES (?, ?, ?, ?)
+        INSERT INTO entries (feed_url, guid, article_id, seen_at, link_key, content_key)
+        VALUES (?, ?, ?, ?, ?, ?)
         ON CONFLICT (feed_url, guid) DO NOTHING
         """,
-        [feed_url, guid, article_id, iso(now)],
+        [feed_url, guid, article_id, iso(now), keys.link, keys.content],
     )
 
 
-def unseen_entries(db: Database, entries: Sequence[Entry]) -> list[Entry]:
-    """The entries not handled before, each (feed, guid) once, in feed order."""
+def unseen_entries(
+    db: Database, entries: Sequence[Entry], keys: Callable[[Entry], EntryKeys] | None = None
+) -> list[Entry]:
+    """The entries not handled before, in feed order: an entry is known by its (feed, guid),
+    and with ``keys`` also by its feed and canonical link or content hash, so a feed that
+    rotates its GUIDs (and link parameters) does not re-list its items as new."""
     fresh: list[Entry] = []
-    keys: set[tuple[str, str]] = set()
+    known: set[tuple[str, str, str]] = set()
     for entry in entries:
-        key = (entry.feed_url, entry.guid)
-        if key in keys:
+        extra = keys(entry) if keys else EntryKeys()
+        wanted = [("guid", entry.guid), ("link_key", extra.link), ("content_key", extra.content)]
+        pairs = [(column, value) for column, value in wanted if value]
+        if any((entry.feed_url, column, value) in known for column, value in pairs):
             continue
-        keys.add(key)
-        seen = db.execute(
-            "SELECT 1 FROM entries WHERE feed_url = ? AND guid = ?", [entry.feed_url, entry.guid]
-        ).fetchone()
-        if seen is None:
+        known.update((entry.feed_url, column, value) for column, value in pairs)
+        if not _entry_seen(db, entry.feed_url, pairs):
             fresh.append(entry)
     return fresh
+
+
+def _entry_seen(db: Database, feed_url: str, pairs: Sequence[tuple[str, str]]) -> bool:
+    for column, value in pairs:  # column names come from unseen_entries, never from input
+        row = db.execute(
+            f"SELECT 1 FROM entries WHERE feed_url = ? AND {column} = ? LIMIT 1",
+            [feed_url, value],
+        ).fetchone()
+        if row is not None:
+            return True
+    return False
 
 
 def get_article(db: Database, article_id: int) -> dict[str, Any] | None:

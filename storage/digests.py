@@ -7,6 +7,7 @@ accepted it. A failed send puts it back to ``pending`` for the next run.
                           └───mark_failed()────┘      (also: a claim older than the lease
                                                        is taken over by the next run)
     skipped: a day with nothing to say when empty digests are not sent.
+    failed: the server refused it permanently (5xx) MAX_ATTEMPTS times; never tried again.
 
 A claim is won by at most one process (``UPDATE ... WHERE status = 'pending'`` changes one row
 or none), so two runs never send the same digest. A process that dies after the server
@@ -26,7 +27,10 @@ from sqlite_utils import Database
 
 from storage.matches import FOLLOW_UP_SELECT, iso_utc, with_sources
 
-PENDING, SENDING, SENT, SKIPPED = "pending", "sending", "sent", "skipped"
+PENDING, SENDING, SENT, SKIPPED, FAILED = "pending", "sending", "sent", "skipped", "failed"
+# Tries before a digest the server refuses with a 5xx answer is given up (marked failed). A
+# refusal may be fixed meanwhile (a size limit raised), so it is not given up at once.
+MAX_ATTEMPTS = 3
 # How long a claim holds before another run may take the digest over.
 CLAIM_LEASE = dt.timedelta(minutes=15)
 
@@ -113,13 +117,13 @@ def mark_sent(db: Database, digest_id: int, message_id: str, now: dt.datetime) -
         )
 
 
-def mark_failed(db: Database, digest_id: int, error: str) -> None:
-    """Back to pending, with the reason, for the next run."""
+def mark_failed(db: Database, digest_id: int, error: str, *, give_up: bool = False) -> None:
+    """Back to pending, with the reason, for the next run; with ``give_up``, failed for good."""
     with db.atomic():
         db.conn.execute(
-            "UPDATE digests SET status = 'pending', claimed_at = NULL, last_error = ? "
+            "UPDATE digests SET status = ?, claimed_at = NULL, last_error = ? "
             "WHERE id = ? AND status = 'sending'",
-            [error, digest_id],
+            [FAILED if give_up else PENDING, error, digest_id],
         )
 
 

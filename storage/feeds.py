@@ -52,7 +52,7 @@ def due_feeds(
     rows = db.execute(
         """
         SELECT * FROM feeds
-        WHERE next_poll_at IS NULL OR next_poll_at <= ?
+        WHERE (next_poll_at IS NULL OR next_poll_at <= ?) AND disabled_reason IS NULL
         ORDER BY next_poll_at IS NOT NULL, next_poll_at, url
         """,
         [iso(now)],
@@ -132,6 +132,12 @@ def record_failure(
         )
 
 
+def disable(db: Database, url: str, reason: str) -> None:
+    """Stop polling the feed: it is gone. Its row and reason stay for the health report."""
+    with db.atomic():
+        db.execute("UPDATE feeds SET disabled_reason = ? WHERE url = ?", [reason, url])
+
+
 def update_url(db: Database, old_url: str, new_url: str) -> bool:
     """A permanent redirect moved the feed: poll ``new_url`` from now on. False (and no
     change) when another feed already has that URL."""
@@ -163,4 +169,5 @@ def _state(row: dict[str, Any]) -> FeedState:
         last_status=row["last_status"],
         error_count=row["error_count"],
         last_error=row["last_error"],
+        disabled_reason=row.get("disabled_reason"),
     )

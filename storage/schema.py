@@ -189,3 +189,19 @@ def m_article_sources_url_index(db: Database) -> None:
     # Dedupe looks articles up by any URL a source gave; without this index every lookup
     # scanned the whole table, and ingest slowed down as the archive grew.
     db.execute("CREATE INDEX article_sources_url ON article_sources(url)")
+
+
+@migrations()
+def m_entries_link_and_content_keys(db: Database) -> None:
+    # A feed whose GUIDs change on every fetch re-lists old items as new; an entry is also
+    # known by its canonical link and by a hash of its title and summary within its feed.
+    db.execute("ALTER TABLE entries ADD COLUMN link_key TEXT")
+    db.execute("ALTER TABLE entries ADD COLUMN content_key TEXT")
+    db.execute("CREATE INDEX entries_link_key ON entries(feed_url, link_key)")
+    db.execute("CREATE INDEX entries_content_key ON entries(feed_url, content_key)")
+
+
+@migrations()
+def m_feeds_disabled_reason(db: Database) -> None:
+    # A feed that is gone (410, or 404 again and again) is no longer polled; NULL: active.
+    db.execute("ALTER TABLE feeds ADD COLUMN disabled_reason TEXT")

@@ -19,9 +19,9 @@ import brotli
 import pytest
 
 from monitor import config
-from monitor import fetch as fetch_module
 from monitor.errors import FetchError
 from monitor.fetch import FetchRequest, decode_page, fetch_all, fetch_one, is_public_address
+from monitor.fetch import addresses as fetch_module  # where names are resolved and checked
 from monitor.models import Fetched
 
 PAGES = Path(__file__).parent / "data" / "pages"

@@ -43,6 +43,7 @@ from monitor.pipeline.deliver import (
 )
 from monitor.pipeline.ingest import (
     build_matcher,
+    check_feeds_file,
     chunks,
     export_opml,
     follow_ups_stored,
@@ -68,6 +69,7 @@ __all__ = [
     "build_daily_digest",
     "build_matcher",
     "check_all_watchlists",
+    "check_feeds_file",
     "chunks",
     "deliver_pending",
     "derive_watchlists",

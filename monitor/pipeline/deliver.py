@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Mapping, Sequence
 from http.server import ThreadingHTTPServer
 from pathlib import Path
@@ -22,12 +23,12 @@ from monitor.models import (
     Watchlist,
 )
 from monitor.pipeline.ingest import open_database
-from monitor.watchlist import (
-    load_watchlists,
-)
+from monitor.watchlist import check_watchlists
 from storage import digests as outbox
 from storage import storage_errors
 from storage.matches import matches_between, recent_matches
+
+log = logging.getLogger(__name__)
 
 # --- digests, alerts and feeds --------------------------------------------------------
 #
@@ -46,7 +47,7 @@ def _baselines(settings: Settings) -> list[Watchlist]:
     """The watchlists, for baseline titles and passage pages; none if they cannot be read
     (the digest then names baselines by id, and delivery goes on)."""
     try:
-        return load_watchlists(settings.watchlists_dir)
+        return check_watchlists(settings.watchlists_dir)[0]  # a broken one alone is left out
     except (MonitorError, OSError):
         return []
 
@@ -125,8 +126,19 @@ def deliver_pending(
         try:
             mail.send(message, settings)
         except DeliveryError as exc:
-            outbox.mark_failed(db, row["id"], str(exc))
-            failed.append((row["key"], str(exc)))
+            attempts = int(row["attempts"]) + 1  # claim() counted this one
+            give_up = exc.permanent and attempts >= outbox.MAX_ATTEMPTS
+            outbox.mark_failed(db, row["id"], str(exc), give_up=give_up)
+            fate = (
+                f"marked failed after {attempts} attempts"
+                if give_up
+                else "stays pending; retried on the next run"
+            )
+            failed.append((row["key"], f"{exc} ({fate})"))
+            # The service logs only its ticks otherwise: a failing send must be heard.
+            log.warning("%s %s not sent: %s (%s)", row["kind"], row["key"], exc, fate)
+            if exc.permanent:
+                continue  # this message was refused, not the server down: try the others
             break  # the server is down or refusing: the rest waits for the next run too
         outbox.mark_sent(db, row["id"], row["message_id"], now)
         sent.append(row["key"])
@@ -237,16 +249,33 @@ def digest_for_day(
         raise DeliveryError(
             "cannot send: smtp_host is not set", hint="set smtp_host (and mail_to) to send mail"
         )
+    _refuse_unfinished_day(settings, day, now)
     created = record_digest(db, settings, built, now) is not None
     sent, failed = deliver_pending(db, settings, now, "daily")
     row = outbox.get(db, built.kind, built.key)
-    skipped = row is not None and row["status"] == outbox.SKIPPED
+    status = row["status"] if row is not None else None
     return page, DeliveryReport(
         built=(built.key,) if created else (),
         sent=tuple(sent),
         failed=tuple(failed),
-        skipped=(built.key,) if skipped else (),
+        skipped=(built.key,) if status == outbox.SKIPPED else (),
         written=(str(page),),
+        unconfirmed=(built.key,) if status == outbox.SENDING and not failed else (),
+    )
+
+
+def _refuse_unfinished_day(settings: Settings, day: dt.date, now: dt.datetime) -> None:
+    """A day's digest is sent once: sending it before the day is over would keep the rest of
+    the day's follow-ups out of email for good."""
+    _, end = digest.day_window(day, settings.timezone)
+    if now >= end:
+        return
+    zone = ZoneInfo(settings.timezone)
+    due = digest.due_at(day, settings.timezone, settings.digest_time).astimezone(zone)
+    raise DeliveryError(
+        f"not sending the digest of {day}: the day is not over "
+        f"(it is due at {due:%Y-%m-%d %H:%M} {settings.timezone})",
+        hint="leave out --send to see the day so far; the service sends it when it is due",
     )
 
 
