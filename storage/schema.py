@@ -189,3 +189,11 @@ def m_article_sources_url_index(db: Database) -> None:
     # Dedupe looks articles up by any URL a source gave; without this index every lookup
     # scanned the whole table, and ingest slowed down as the archive grew.
     db.execute("CREATE INDEX article_sources_url ON article_sources(url)")
+
+
+@migrations()
+def m_feeds_health(db: Database) -> None:
+    # Feed health: when a feed last worked, and since when it has been failing (the first
+    # failure after a success), so a feed failing for days is told apart from one blip.
+    db.execute("ALTER TABLE feeds ADD COLUMN last_success_at TEXT")
+    db.execute("ALTER TABLE feeds ADD COLUMN failing_since TEXT")

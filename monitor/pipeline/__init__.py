@@ -8,7 +8,7 @@
     baselines  derive, check and add baselines and their watchlists
 
 Callers use ``monitor.pipeline.<name>``; the modules import each other only downwards
-(baselines <- ingest <- deliver <- backfill).
+(baselines <- ingest <- deliver <- outputs, backfill).
 """
 
 from __future__ import annotations
@@ -33,13 +33,12 @@ from monitor.pipeline.deliver import (
     build_daily_digest,
     deliver_pending,
     digest_for_day,
+    feed_health,
     make_server,
     record_digest,
-    run_digest,
     send_alerts,
     send_pending_digests,
     write_digest_page,
-    write_outputs,
 )
 from monitor.pipeline.ingest import (
     build_matcher,
@@ -54,6 +53,7 @@ from monitor.pipeline.ingest import (
     search_articles,
     store_entry,
 )
+from monitor.pipeline.outputs import run_digest, write_outputs
 
 __all__ = [
     "BackfillProgress",
@@ -74,6 +74,7 @@ __all__ = [
     "digest_for_day",
     "ensure_watchlists",
     "export_opml",
+    "feed_health",
     "follow_ups_stored",
     "import_opml",
     "ingest_entries",
