@@ -162,3 +162,20 @@ def latest_follow_up_at(db: Database, before: dt.datetime) -> dt.datetime | None
     # julianday 2440587.5 is the Unix epoch.
     seconds = (float(row[0]) - 2440587.5) * 86400
     return dt.datetime.fromtimestamp(round(seconds), dt.UTC)
+
+
+def follow_ups_of(db: Database, article_ids: Sequence[int]) -> dict[int, list[dict[str, Any]]]:
+    """The follow-ups of each article: baseline_id, score and reason, best first."""
+    found: dict[int, list[dict[str, Any]]] = {}
+    for start in range(0, len(article_ids), 500):  # stay under SQLite's bound-parameter limit
+        chunk = list(article_ids[start : start + 500])
+        marks = ",".join("?" * len(chunk))
+        for row in db.query(
+            f"SELECT article_id, baseline_id, score, reason FROM matches "
+            f"WHERE article_id IN ({marks}) ORDER BY score DESC, baseline_id",
+            chunk,
+        ):
+            found.setdefault(int(row["article_id"]), []).append(
+                {"baseline_id": row["baseline_id"], "score": row["score"], "reason": row["reason"]}
+            )
+    return found

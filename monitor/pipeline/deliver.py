@@ -15,12 +15,14 @@ from monitor.errors import (
     DeliveryError,
     MonitorError,
 )
+from monitor.feeds import load_feeds
 from monitor.models import (
     DeliveryReport,
     Digest,
     FeedHealth,
     Watchlist,
 )
+from monitor.pipeline.ingest import open_database
 from monitor.watchlist import (
     load_watchlists,
 )
@@ -66,6 +68,22 @@ def feed_health(db: Database, now: dt.datetime) -> list[FeedHealth]:
         health.health_of(state, recent.get(state.origin_url, 0) or recent.get(state.url, 0))
         for state in stored_feeds.all_feeds(db)
     ]
+
+
+@storage_errors
+def list_feeds(
+    settings: Settings, now: dt.datetime, feeds_file: str | Path | None = None
+) -> list[FeedHealth]:
+    """`monitor feeds list`: every feed's health; the feeds file's feeds are added first
+    (as a poll would), so a feed never polled yet shows as new."""
+    path = Path(feeds_file or settings.feeds_file)
+    db = open_database(settings)
+    try:
+        if path.is_file():
+            stored_feeds.sync_feeds(db, load_feeds(path), now)
+        return feed_health(db, now)
+    finally:
+        db.close()
 
 
 def attention_for(db: Database, end: dt.datetime, now: dt.datetime) -> list[FeedHealth]:
