@@ -298,7 +298,7 @@ def serve_command(ctx: click.Context, port: int | None) -> None:
     """
     server = pipeline.make_server(settings_from(ctx), port)
     host, bound = server.server_address[:2]
-    print(f"serving on http://{host!s}:{bound}/ (feed.xml, atom.xml, digest.html); Ctrl-C stops")
+    print(f"serving on http://{host!s}:{bound}/ (index, digest, baselines, feeds); Ctrl-C stops")
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -3,7 +3,7 @@
 Counts columns as a terminal does (a CJK character is two), breaks Latin text at spaces and
 CJK text between characters, never puts closing punctuation (。，」) at the start of a line,
 and never breaks a URL (a line holding only a URL may run past WIDTH: a broken link is worse).
-Continuation lines keep the line's indent, plus two for a "* " or "- " bullet.
+Continuation lines keep the line's indent, and align after a "* ", "- " or "3. " bullet.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import unicodedata
 
 WIDTH = 76
 _CLOSING = set("。，、；：！？）」』”’》〉】…,.;:!?)]")
+_BULLET = re.compile(r"^(?:[*-]|\d+\.) ")  # "* ", "- ", "12. ": continuation lines align after it
 _TOKEN = re.compile(r"\s+|[^\s\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u3000-\u303f]+|.")
 
 
@@ -37,10 +38,8 @@ def wrap_line(line: str, width: int = WIDTH) -> list[str]:
         return [line]
     body = line.lstrip(" ")
     indent = line[: len(line) - len(body)]
-    if body[:2] in ("* ", "- "):
-        follow = indent + "  "
-    else:
-        follow = indent
+    bullet = _BULLET.match(body)
+    follow = indent + " " * (len(bullet.group(0)) if bullet else 0)
     lines: list[str] = []
     current = indent
     used = columns(current)
