@@ -5,7 +5,7 @@ reported it. Items join one story when they are
 
 - the same stored article (it follows up several baselines), or
 - near-duplicate titles in one writing system (character bigrams, after folding traditional
-  to simplified Chinese), or
+  to simplified Chinese) stored within SAME_STORY_HOURS of each other, or
 - reports in two languages of one development: stored within CROSS_LANGUAGE_HOURS of each
   other, following up a common baseline, and naming the same model or product code in the
   title ("H200", "GB200", "昇腾950" -> "950" is too weak alone, so a code needs a letter and a
@@ -18,6 +18,8 @@ importance: relevance (score, to the tenth), then how many baselines and outlets
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
 import re
 import unicodedata
 from collections.abc import Mapping, Sequence
@@ -28,6 +30,9 @@ from monitor.models import DigestItem, DigestSource, DigestStory, FollowedBaseli
 
 SAME_STORY = 0.6  # Dice overlap of title bigrams at or above which two titles are one story
 CROSS_LANGUAGE_HOURS = 36
+SAME_STORY_HOURS = 72  # near-duplicate titles further apart are separate events
+COMMON_BIGRAM = 64  # a title bigram in more groups than this finds no candidates by itself
+SHARED_BIGRAMS = 3  # uncommon bigrams two titles must share before they are compared
 PASSAGE_CHARS = 240
 # A passage shorter than this says too little on its own ("他的預測是正確的。").
 SHORT_PASSAGE = 16
@@ -36,14 +41,16 @@ _CODE = re.compile(r"(?<![A-Za-z0-9])(?=[A-Za-z0-9-]*[A-Za-z])(?=[A-Za-z0-9-]*\d
 _FOLLOWS = re.compile(r":?\s*follows para(?:graph)? \d+ of .*$", re.DOTALL)
 
 
+@functools.lru_cache(maxsize=8192)
 def _fold(title: str) -> str:
     text = unicodedata.normalize("NFKC", title).casefold()
     return "".join(ch for ch in _T2S.convert(text) if ch.isalnum())
 
 
-def _bigrams(title: str) -> set[str]:
+@functools.lru_cache(maxsize=8192)
+def _bigrams(title: str) -> frozenset[str]:
     folded = _fold(title)
-    return {folded[i : i + 2] for i in range(len(folded) - 1)}
+    return frozenset(folded[i : i + 2] for i in range(len(folded) - 1))
 
 
 def same_story(a: str, b: str) -> bool:
@@ -56,10 +63,12 @@ def same_story(a: str, b: str) -> bool:
     return 2 * len(x & y) / (len(x) + len(y)) >= SAME_STORY  # Dice coefficient
 
 
-def codes(title: str) -> set[str]:
+@functools.lru_cache(maxsize=8192)
+def codes(title: str) -> frozenset[str]:
     """Model and product codes in a title: H200, GB200, RTX-5090 (a letter and a digit)."""
     text = unicodedata.normalize("NFKC", title)
-    return {code.strip("-").upper() for code in _CODE.findall(text) if len(code.strip("-")) >= 3}
+    found = (code.strip("-").upper() for code in _CODE.findall(text))
+    return frozenset(code for code in found if len(code) >= 3)
 
 
 def _script(language: str) -> str:
@@ -144,16 +153,9 @@ def group_stories(
     """Items (one per article and baseline) -> stories, most important first."""
     texts = paragraphs or {}
     found = threads or {}
-    groups: list[list[DigestItem]] = []
-    for item in sorted(items, key=lambda i: (-i.score, i.stored_at, i.article_id)):
-        for group in groups:
-            if _joins(item, group):
-                group.append(item)
-                break
-        else:
-            groups.append([item])
     stories = []
-    for group in groups:
+    for group in _groups(items):
+        group.sort(key=lambda i: (-i.score, i.stored_at, i.article_id))
         lead = group[0]
         best: dict[str, DigestItem] = {}
         for item in group:  # best-scoring first: the first item of a baseline is its best
@@ -173,6 +175,61 @@ def group_stories(
         )
     stories.sort(key=importance)
     return stories
+
+
+def _groups(items: Sequence[DigestItem]) -> list[list[DigestItem]]:
+    """Items joined into developments, in time order.
+
+    Only groups seen within SAME_STORY_HOURS are compared (two similar headlines a month
+    apart are two events), and only those sharing the article, a code or SHARED_BIGRAMS title
+    bigrams that are not common (in at most COMMON_BIGRAM groups): near-duplicate titles
+    share many bigrams, some of them rare. This keeps a timeline of hundreds of follow-ups from
+    comparing every pair (see benchmarks/digest_stories.py)."""
+    window = dt.timedelta(hours=SAME_STORY_HOURS)
+    groups: list[list[DigestItem]] = []
+    latest: list[dt.datetime] = []
+    postings: dict[str, list[int]] = {}  # bigram, "#code" or "@article id" -> group numbers
+    for item in sorted(items, key=lambda i: (i.stored_at, i.article_id, i.baseline_id)):
+        keys = _keys(item)
+        shared: dict[int, int] = {}
+        for key in keys:
+            found = postings.get(key, ())
+            if key[0] in "#@":
+                weight = SHARED_BIGRAMS  # a shared code or article is candidate enough
+            elif len(found) <= COMMON_BIGRAM:
+                weight = 1
+            else:
+                continue
+            for n in found:
+                shared[n] = shared.get(n, 0) + weight
+        candidates = sorted(n for n, count in shared.items() if count >= SHARED_BIGRAMS)
+        number = next(
+            (
+                n
+                for n in candidates
+                if item.stored_at - latest[n] <= window and _joins(item, groups[n])
+            ),
+            None,
+        )
+        if number is None:
+            number = len(groups)
+            groups.append([])
+            latest.append(item.stored_at)
+        groups[number].append(item)
+        latest[number] = max(latest[number], item.stored_at)
+        for key in keys:
+            found = postings.setdefault(key, [])
+            if not found or found[-1] != number:
+                found.append(number)
+    return groups
+
+
+def _keys(item: DigestItem) -> list[str]:
+    return [
+        f"@{item.article_id}",
+        *(f"#{code}" for code in codes(item.title)),
+        *_bigrams(item.title),
+    ]
 
 
 def _joins(item: DigestItem, group: list[DigestItem]) -> bool:

@@ -17,7 +17,15 @@ import pytest
 from digest_support import REPO, digest_settings, iso, new_db, store_article
 
 from monitor import digest, pipeline, plaintext
-from monitor.models import Baseline, Match, Watchlist, split_paragraphs, split_sentences
+from monitor.models import (
+    Baseline,
+    DigestItem,
+    Match,
+    Watchlist,
+    split_paragraphs,
+    split_sentences,
+)
+from monitor.stories import group_stories
 from monitor.watchlist import write_watchlist
 from storage.matches import save_matches
 
@@ -199,3 +207,46 @@ def test_alert_subject_names_the_lead_story(day) -> None:
     alert = dataclasses.replace(built, kind="alert")
     assert digest.subject(alert).startswith(f"Alert: {built.stories[0].lead.title}")
     assert digest.subject(alert).endswith("(+2 more)")
+
+
+def _item(
+    article_id: int, title: str, language: str, at: dt.datetime, baseline: str = "b"
+) -> DigestItem:
+    return DigestItem(
+        article_id=article_id,
+        baseline_id=baseline,
+        title=title,
+        url=f"https://example.org/{article_id}",
+        source=f"outlet {article_id}",
+        published=None,
+        language=language,
+        extract="",
+        reason="",
+        score=0.9 - article_id / 100,
+        entities=(),
+        paragraph=1,
+        passage="",
+        passage_url="",
+        stored_at=at,
+        matched_at=at,
+    )
+
+
+def test_what_joins_and_what_stays_apart() -> None:
+    at = DAY_START
+    later = at + dt.timedelta(days=30)
+    items = [
+        _item(1, H200_EN, "en", at),
+        _item(2, H200_ZH, "zh", at + dt.timedelta(hours=2)),  # same code, other language: joins
+        _item(3, "黄仁勋访华 H200 订单", "zh", at + dt.timedelta(hours=40)),  # too late for it
+        _item(4, "英伟达芯片获批进口", "zh", at + dt.timedelta(hours=1)),  # no shared code
+        _item(5, H200_EN, "en", later),  # the same headline a month later: another event
+        # The same code in another language, but no baseline in common with the English one.
+        _item(6, "外媒称中国已批准进口首批英伟达H200芯片", "zh", at, baseline="other"),
+    ]
+    stories = group_stories(items, {}, {})
+    groups = sorted(
+        sorted([st.lead.article_id, *(int(o.url.rsplit("/", 1)[1]) for o in st.other_sources)])
+        for st in stories
+    )
+    assert groups == [[1, 2], [3], [4], [5], [6]]
