@@ -113,6 +113,11 @@ def test_digest_html_is_the_latest_day_with_follow_ups_or_today_so_far(server) -
     page = (s.outputs / "digest.html").read_text(encoding="utf-8")
     assert "<h1>Follow-ups for 2026-04-02 (so far)</h1>" in page
     assert "Today&#39;s story" in page
+    # `run --once` writes today's page through digest_for_day: labelled the same way.
+    today_page, _ = pipeline.digest_for_day(db, s, dt.date(2026, 4, 2), later)
+    assert "(so far)" in today_page.read_text(encoding="utf-8")
+    past_page, _ = pipeline.digest_for_day(db, s, dt.date(2026, 3, 29), later)
+    assert "(so far)" not in past_page.read_text(encoding="utf-8")
 
 
 def test_baseline_page_is_its_timeline_without_blank_paragraphs_or_a_repeated_title(

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from monitor import atom, digest, health, mail, serve
+from monitor import atom, digest, health, mail, serve, timeutil
 from monitor.config import Settings
 from monitor.errors import (
     DeliveryError,
@@ -252,7 +252,8 @@ def digest_for_day(
 ) -> tuple[Path, DeliveryReport]:
     """`monitor digest`: build one day's digest and write its page; with ``send``, record it
     in the outbox (once per day) and deliver it unless it was sent already."""
-    built = build_daily_digest(db, settings, day, now=now)
+    today = timeutil.local_day(now, settings.timezone)
+    built = build_daily_digest(db, settings, day, now=now, so_far=day >= today)
     page = write_digest_page(settings, built, out)
     if out is not None:
         atom.write_atomic(out / f"{built.kind}-{built.key}.txt", digest.render_text(built))
