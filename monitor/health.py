@@ -18,6 +18,10 @@ DISABLED_404 = 3
 
 
 def status_of(state: FeedState) -> str:
+    # A poller that stops polling a gone feed records why (a ``disabled_reason`` field);
+    # where there is none, 410 and repeated 404s are read from the last status.
+    if getattr(state, "disabled_reason", None):
+        return "disabled"
     if state.error_count == 0:
         return "ok" if state.last_polled_at is not None else "new"
     if state.last_status == 410 or (state.last_status == 404 and state.error_count >= DISABLED_404):

@@ -244,6 +244,8 @@ class FeedState:
     name: str = ""
     language: str = ""
     interval_minutes: int = 60
+    last_success_at: dt.datetime | None = None
+    failing_since: dt.datetime | None = None  # first failure since the last success
     etag: str | None = None
     last_modified: str | None = None
     next_poll_at: dt.datetime | None = None
@@ -251,8 +253,6 @@ class FeedState:
     last_status: int | None = None
     error_count: int = 0
     last_error: str | None = None
-    last_success_at: dt.datetime | None = None
-    failing_since: dt.datetime | None = None  # first failure since the last success
 
 
 @dataclass(frozen=True)
