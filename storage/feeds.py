@@ -159,6 +159,8 @@ def _state(row: dict[str, Any]) -> FeedState:
         name=row["name"],
         language=row["language"],
         interval_minutes=row["interval_minutes"],
+        last_success_at=_moment(row.get("last_success_at")),
+        failing_since=_moment(row.get("failing_since")),
         etag=row["etag"],
         last_modified=row["last_modified"],
         next_poll_at=_moment(row["next_poll_at"]),
@@ -166,8 +168,6 @@ def _state(row: dict[str, Any]) -> FeedState:
         last_status=row["last_status"],
         error_count=row["error_count"],
         last_error=row["last_error"],
-        last_success_at=_moment(row.get("last_success_at")),
-        failing_since=_moment(row.get("failing_since")),
     )
 
 
