@@ -3,6 +3,7 @@ next time, search folding, and baseline list / remove."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import shutil
 from pathlib import Path
@@ -11,10 +12,12 @@ from typing import Any
 import conftest
 import pytest
 from click.testing import CliRunner
+from digest_support import store_article
 
 from monitor.cli import cli
 from monitor.models import Baseline, Entity, Watchlist
 from monitor.pipeline import search_variants
+from storage import open_db
 
 REPO = Path(__file__).resolve().parents[1]
 ARCHIVE = conftest.DATA / "backfill" / "feeds"  # real saved feeds
@@ -155,3 +158,19 @@ def test_baseline_list_and_remove(env, tmp_path) -> None:
     assert "schuman-race-for-global-ai-dominance.zh-Hans.txt" in removed
     assert not (watchlists / "schuman-ai-dominance.yaml").exists()
     assert "Error: no baseline 'nope'" in run(env, "baseline", "remove", "nope", code=1).output
+
+
+def test_search_for_a_traditional_name_finds_the_simplified_article(env) -> None:
+    db = open_db(Path(env["MONITOR_DATA_DIR"]) / "monitor.db")
+    stored = dt.datetime(2026, 1, 28, tzinfo=dt.UTC)
+    store_article(
+        db,
+        url="https://a.example/1",
+        title="英伟达H200芯片获批",
+        source_name="快科技",
+        stored_at=stored,
+    )
+    db.close()
+    found = run_json(env, "search", "輝達")["articles"]
+    assert [(a["title"], a["source_name"]) for a in found] == [("英伟达H200芯片获批", "快科技")]
+    assert "英伟达H200芯片获批 (快科技)" in run(env, "search", "輝達").stdout
