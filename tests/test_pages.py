@@ -72,8 +72,9 @@ def test_served_pages_and_feeds_parse_and_every_local_link_resolves(server) -> N
     pipeline.write_outputs(db, s, NOW)
 
     for feed in ("/feed.xml", "/atom.xml", "/baselines/goujon-real-stakes.atom"):
-        status, _, body = get(base + feed)
+        status, kind, body = get(base + feed)
         assert status == 200
+        assert kind.startswith(("application/rss+xml", "application/atom+xml")), (feed, kind)
         parsed = feedparser.parse(body)
         assert parsed.bozo == 0, (feed, parsed.get("bozo_exception"))
         assert parsed.entries
