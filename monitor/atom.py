@@ -1,9 +1,12 @@
 """Follow-ups -> RSS 2.0 and Atom feeds (feedgen), and atomic file writes for every output.
 
-Each entry's GUID is ``urn:followup-monitor:<article id>:<baseline id>``: the same follow-up
-keeps it across regenerations, so readers never show it twice. The feed's own date is that of
-its newest entry, not the time of writing, so an unchanged feed is byte-for-byte unchanged
-(and `monitor serve` answers 304 for it).
+Two kinds of feed. The main feed (feed.xml, atom.xml) has one entry per story, GUID
+``urn:followup-monitor:<article id>``, with every baseline it follows as a category; each
+baseline's own Atom feed (baselines/<id>.atom) has one entry per follow-up of it, GUID
+``urn:followup-monitor:<article id>:<baseline id>``. Both keep their GUIDs across
+regenerations, so readers never show an entry twice. The RSS channel link is the HTML index.
+A feed's own date is that of its newest entry, not the time of writing, so an unchanged feed
+is byte-for-byte unchanged (and `monitor serve` answers 304 for it).
 
 Text from source feeds is untrusted. Titles go in as text (feedgen XML-escapes them); the
 entry HTML is built here with every value passed through ``html.escape`` and only http(s)
@@ -17,23 +20,65 @@ import datetime as dt
 import html
 import os
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import quote
 
 from feedgen.feed import FeedGenerator
 
-from monitor.models import DigestItem
+from monitor.models import DigestItem, DigestSource, DigestStory, FollowedBaseline
 
 FEED_TITLE = "Follow-ups of the baseline articles"
 
 
 def guid(item: DigestItem) -> str:
+    """The GUID of a follow-up in a per-baseline feed: one article for one baseline."""
     return f"urn:followup-monitor:{item.article_id}:{quote(item.baseline_id, safe='')}"
 
 
+def story_guid(story: DigestStory) -> str:
+    """The GUID of a story in the main feed: its lead article, whatever baselines it follows."""
+    return f"urn:followup-monitor:{story.lead.article_id}"
+
+
+def _sources_html(sources: Sequence[DigestSource]) -> str:
+    esc = html.escape
+    links = [
+        f'<a href="{esc(s.url)}">{esc(s.name or s.url)}</a>' if s.url else esc(s.name)
+        for s in sources
+    ]
+    return f"<p>Also reported by: {', '.join(links)}</p>"
+
+
+def _followed_html(b: FollowedBaseline) -> str:
+    esc = html.escape
+    why = f" — {esc(b.why)}" if b.why else ""
+    passage = (
+        f'<blockquote><a href="{esc(b.passage_url)}">¶{b.paragraph}</a> {esc(b.passage)}'
+        "</blockquote>"
+        if b.paragraph
+        else ""
+    )
+    title = esc(b.baseline_title)
+    link = f'<a href="{esc(b.baseline_url)}">{title}</a>' if b.baseline_url else title
+    return f"<li>Follows up {link}{why}{passage}</li>"
+
+
+def story_html(story: DigestStory) -> str:
+    """The entry body of a story: extract, every baseline it follows (thread and passage
+    once, linked), other sources; all escaped."""
+    esc = html.escape
+    lead = story.lead
+    parts = [f"<p>{esc(lead.extract)}</p>"] if lead.extract else []
+    parts.append("<ul>" + "".join(_followed_html(b) for b in story.baselines) + "</ul>")
+    if story.other_sources:
+        parts.append(_sources_html(story.other_sources))
+    parts.append(f"<p>{esc(lead.source)} · {esc(lead.language)} · relevance {story.score:.2f}</p>")
+    return "\n".join(parts)
+
+
 def entry_html(item: DigestItem, baseline_title: str) -> str:
-    """The entry body: extract, reason, baseline passage link, other sources; all escaped."""
+    """A per-baseline entry body: extract, reason, baseline passage link, other sources."""
     esc = html.escape
     parts = []
     if item.extract:
@@ -41,17 +86,61 @@ def entry_html(item: DigestItem, baseline_title: str) -> str:
     parts.append(f"<p><strong>Why:</strong> {esc(item.reason)}</p>")
     parts.append(
         f'<p>Follows up <a href="{esc(item.passage_url)}">{esc(baseline_title)}'
-        f"{f', paragraph {item.paragraph}' if item.paragraph else ''}</a>"
-        f"{': ' + esc(item.passage) if item.passage else ''}</p>"
+        f"{f', paragraph {item.paragraph}' if item.paragraph else ''}</a></p>"
     )
     if item.other_sources:
-        links = [
-            f'<a href="{esc(s.url)}">{esc(s.name or s.url)}</a>' if s.url else esc(s.name)
-            for s in item.other_sources
-        ]
-        parts.append(f"<p>Also reported by: {', '.join(links)}</p>")
+        parts.append(_sources_html(item.other_sources))
     parts.append(f"<p>{esc(item.source)} · {esc(item.language)} · score {item.score:.2f}</p>")
     return "\n".join(parts)
+
+
+def _generator(
+    *, feed_id: str, title: str, subtitle: str, self_url: str, alternate: str, updated: dt.datetime
+) -> FeedGenerator:
+    feed = FeedGenerator()
+    feed.id(feed_id)
+    feed.title(title)
+    feed.subtitle(subtitle)
+    # feedgen takes the RSS channel <link> from the last link given: the HTML page.
+    feed.link(href=self_url, rel="self")
+    feed.link(href=alternate, rel="alternate")
+    feed.language("en")
+    feed.updated(updated)
+    feed.lastBuildDate(updated)
+    feed.generator("followup-monitor")
+    return feed
+
+
+def build_story_feed(
+    stories: Sequence[DigestStory], *, base_url: str, now: dt.datetime, self_name: str
+) -> FeedGenerator:
+    """The main feed: one entry per story, newest first, its baselines as categories.
+    ``self_name`` is the file the feed is written to (feed.xml or atom.xml)."""
+    root = base_url.rstrip("/")
+    ordered = sorted(stories, key=lambda s: (s.lead.stored_at, s.lead.article_id), reverse=True)
+    feed = _generator(
+        feed_id=f"{root}/atom.xml",
+        title=FEED_TITLE,
+        subtitle="News that follows up the baselines, each development once with its baselines.",
+        self_url=f"{root}/{self_name}",
+        alternate=f"{root}/",
+        updated=max((s.lead.matched_at for s in ordered), default=now),
+    )
+    for story in ordered:  # feedgen prepends by default; append keeps the order given
+        lead = story.lead
+        entry = feed.add_entry(order="append")
+        entry.guid(story_guid(story), permalink=False)
+        entry.title(lead.title)
+        entry.link(href=lead.url or (story.baselines[0].passage_url if story.baselines else root))
+        entry.published(lead.published or lead.stored_at)
+        entry.updated(lead.matched_at)
+        entry.author(name=lead.source or "unknown")
+        follows = "; ".join(b.baseline_title for b in story.baselines)
+        entry.summary(f"Follows up: {follows}")
+        entry.content(story_html(story), type="html")
+        for b in story.baselines:
+            entry.category(term=b.baseline_id, label=b.baseline_title)
+    return feed
 
 
 def build_feed(
@@ -59,27 +148,23 @@ def build_feed(
     *,
     base_url: str,
     now: dt.datetime,
-    baseline_titles: Mapping[str, str] | None = None,
+    baseline_id: str,
+    baseline_title: str,
 ) -> FeedGenerator:
-    """Newest first; ``now`` only dates an empty feed."""
-    titles = baseline_titles or {}
+    """One baseline's Atom feed: each follow-up of it, newest first; ``now`` only dates an
+    empty feed."""
     root = base_url.rstrip("/")
-    ordered = sorted(items, key=lambda i: (i.stored_at, i.article_id, i.baseline_id), reverse=True)
-    newest = max((i.matched_at for i in ordered), default=now)
-
-    feed = FeedGenerator()
-    feed.id(f"{root}/atom.xml")
-    feed.title(FEED_TITLE)
-    feed.subtitle("News articles that follow up the baselines, with the reason for each.")
-    feed.link(href=f"{root}/digest.html", rel="alternate")
-    feed.link(href=f"{root}/atom.xml", rel="self")
-    feed.language("en")
-    feed.updated(newest)
-    feed.lastBuildDate(newest)
-    feed.generator("followup-monitor")
-    # feedgen prepends by default; append keeps the order given.
+    page = f"{root}/baselines/{quote(baseline_id, safe='')}"
+    ordered = sorted(items, key=lambda i: (i.stored_at, i.article_id), reverse=True)
+    feed = _generator(
+        feed_id=f"{page}.atom",
+        title=f"Follow-ups of {baseline_title}",
+        subtitle="What happened since this baseline, newest first.",
+        self_url=f"{page}.atom",
+        alternate=f"{page}.html",
+        updated=max((i.matched_at for i in ordered), default=now),
+    )
     for item in ordered:
-        baseline_title = titles.get(item.baseline_id) or item.baseline_id
         entry = feed.add_entry(order="append")
         entry.guid(guid(item), permalink=False)
         entry.title(item.title)

@@ -4,6 +4,7 @@ into the pipeline; a MonitorError becomes one line and a hint, never a traceback
 from __future__ import annotations
 
 import builtins
+import dataclasses
 import datetime as dt
 import errno
 import json
@@ -17,7 +18,7 @@ from typing import Any
 import click
 
 from monitor import config as config_module
-from monitor import pipeline, scheduler, timeutil
+from monitor import health, pipeline, scheduler, timeutil
 from monitor.config import Settings
 from monitor.errors import ConfigError, DeliveryError, MonitorError, WatchlistError
 
@@ -78,6 +79,24 @@ def settings_from(ctx: click.Context, **overrides: Any) -> Settings:
     return config_module.load(ctx.obj.get("config_file"), **overrides)
 
 
+def _json_default(value: Any) -> Any:
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, Path):
+        return str(value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    raise TypeError(f"cannot write {type(value).__name__} as JSON")
+
+
+def print_json(value: Any) -> None:
+    """One JSON document on stdout (dataclasses as objects, times as ISO 8601)."""
+    print(json.dumps(value, ensure_ascii=False, indent=2, default=_json_default))
+
+
+JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+
+
 @click.group(cls=MonitorGroup)
 @click.option(
     "--config",
@@ -125,13 +144,15 @@ def config_command(ctx: click.Context, as_json: bool) -> None:
     default=None,
     help="Feeds file to poll (default: the feeds_file setting).",
 )
+@click.option("--force", is_flag=True, help="Poll every feed now, whatever its schedule.")
+@JSON_OPTION
 @click.pass_context
-def poll_command(ctx: click.Context, feeds_file: str | None) -> None:
-    """Poll every due feed once now and print what happened to each.
+def poll_command(ctx: click.Context, feeds_file: str | None, force: bool, as_json: bool) -> None:
+    """Poll every due feed once now (--force: every feed) and print what happened to each.
 
     \b
     Example:
-        monitor poll --feeds watchlists/sample-feeds.yaml
+        monitor poll --feeds watchlists/sample-feeds.yaml --force
     """
     settings = settings_from(ctx)
     # The same lock as the service's poll: two polls at once would fetch everything twice
@@ -140,9 +161,21 @@ def poll_command(ctx: click.Context, feeds_file: str | None) -> None:
         if not acquired:
             print("another poll is running (lock held); nothing done this time")
             return
-        report = pipeline.poll_once(settings, dt.datetime.now(dt.UTC), feeds_file)
+        report = pipeline.poll_once(settings, dt.datetime.now(dt.UTC), feeds_file, force=force)
+    next_due = pipeline.next_poll_at(settings, feeds_file)
+    if as_json:
+        print_json(
+            {
+                "feeds": list(report.feeds),
+                "new": report.new,
+                "unchanged": len(report.unchanged),
+                "failed": len(report.failed),
+                "next_poll_at": next_due,
+            }
+        )
+        return
     if not report.feeds:
-        print("no feed is due")
+        print(f"no feed is due{_next_due(next_due, settings.timezone)}")
     for outcome in report.feeds:
         name = outcome.name or outcome.url
         if outcome.status == "failed":
@@ -158,9 +191,62 @@ def poll_command(ctx: click.Context, feeds_file: str | None) -> None:
     )
 
 
+def _next_due(moment: dt.datetime | None, timezone: str) -> str:
+    """'; the next is due at 09:40 (in 25 min); --force polls all now' or ''."""
+    if moment is None:
+        return ""
+    local = timeutil.local_time(moment, timezone)
+    minutes = max(0, round((moment - dt.datetime.now(dt.UTC)).total_seconds() / 60))
+    return f"; the next is due at {local} (in {minutes} min); --force polls every feed now"
+
+
 @cli.group("feeds")
 def feeds_group() -> None:
-    """Import and export the feed list as OPML."""
+    """List the feeds with their health; import and export the feed list as OPML.
+
+    \b
+    Examples:
+        monitor feeds list --json
+        monitor feeds import subscriptions.opml
+    """
+
+
+@feeds_group.command("list")
+@click.option(
+    "--feeds",
+    "feeds_file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Feeds file whose feeds are listed too (default: the feeds_file setting).",
+)
+@JSON_OPTION
+@click.pass_context
+def feeds_list_command(ctx: click.Context, feeds_file: str | None, as_json: bool) -> None:
+    """Each feed's status (ok, failing, disabled, new), last success, last error, failures
+    in a row, next poll and articles stored in the last 7 days.
+
+    \b
+    Example:
+        monitor feeds list --json
+    """
+    settings = settings_from(ctx)
+    feeds = pipeline.list_feeds(settings, dt.datetime.now(dt.UTC), feeds_file)
+    if as_json:
+        print_json({"feeds": [health.as_json(feed) for feed in feeds]})
+        return
+    zone = settings.timezone
+    for feed in feeds:
+        success = timeutil.local_time(feed.last_success_at, zone) or "never"
+        due = timeutil.local_time(feed.next_poll_at, zone) or "now"
+        print(
+            f"{feed.status:8} {feed.name or feed.url}: last success {success}, "
+            f"{feed.consecutive_failures} failures in a row, next poll {due}, "
+            f"{feed.articles_7d} articles in 7 days"
+        )
+        if feed.last_error:
+            print(f"         last error: {feed.last_error}")
+    failing = sum(1 for feed in feeds if feed.status in ("failing", "disabled"))
+    print(f"{len(feeds)} feeds, {failing} failing or disabled")
 
 
 @feeds_group.command("import")
@@ -275,7 +361,7 @@ def serve_command(ctx: click.Context, port: int | None) -> None:
     """
     server = pipeline.make_server(settings_from(ctx), port)
     host, bound = server.server_address[:2]
-    print(f"serving on http://{host!s}:{bound}/ (feed.xml, atom.xml, digest.html); Ctrl-C stops")
+    print(f"serving on http://{host!s}:{bound}/ (index, digest, baselines, feeds); Ctrl-C stops")
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -322,8 +408,9 @@ def _check_before_running(settings: Settings, feeds_file: str) -> None:
     default=None,
     help="Feed list to poll (default: the feeds_file setting).",
 )
+@click.option("--json", "as_json", is_flag=True, help="With --once: print one JSON object.")
 @click.pass_context
-def run_command(ctx: click.Context, once: bool, feeds_file: str | None) -> None:
+def run_command(ctx: click.Context, once: bool, feeds_file: str | None, as_json: bool) -> None:
     """Run the monitor: poll due feeds every poll_tick_seconds, send alerts at once and the
     daily digest at digest_time. SIGTERM or Ctrl-C stops it after the job in hand.
 
@@ -333,6 +420,8 @@ def run_command(ctx: click.Context, once: bool, feeds_file: str | None) -> None:
     """
     settings = settings_from(ctx, feeds_file=feeds_file)
     feeds = _feeds_file(settings)
+    if as_json and not once:
+        raise click.UsageError("--json goes with --once")
     _check_before_running(settings, feeds)
     if not once:
         _log_lines()
@@ -340,6 +429,9 @@ def run_command(ctx: click.Context, once: bool, feeds_file: str | None) -> None:
         return
     _log_lines(logging.WARNING)
     report = scheduler.run_once(settings, feeds_file=feeds)
+    if as_json:
+        print_json(scheduler.summary_json(report, settings))
+        return
     for line in scheduler.summary(report, settings):
         print(line)
     _fail_if_not_sent(
@@ -417,6 +509,7 @@ class _Progress:
     "--archive", "archive_dir", type=click.Path(file_okay=False), help="Folder of saved feeds."
 )
 @click.option("--send", is_flag=True, help="Email the digests of the covered days.")
+@JSON_OPTION
 @click.pass_context
 def backfill_command(
     ctx: click.Context,
@@ -426,6 +519,7 @@ def backfill_command(
     urls_file: str | None,
     archive_dir: str | None,
     send: bool,
+    as_json: bool,
 ) -> None:
     """Process a past period through the same code as live, each item with its own published
     time as "now", then write the digests of the covered days. Idempotent; a killed run
@@ -460,8 +554,11 @@ def backfill_command(
             now=now,
             on_progress=progress,
         )
-    for line in scheduler.backfill_summary(report, settings):
-        print(line)
+    if as_json:
+        print_json(report)
+    else:
+        for line in scheduler.backfill_summary(report, settings):
+            print(line)
     if report.stopped:
         ctx.exit(130)
 
@@ -469,18 +566,28 @@ def backfill_command(
 @cli.command("search")
 @click.argument("query")
 @click.option("--limit", type=int, default=20, show_default=True, help="Most results shown.")
+@JSON_OPTION
 @click.pass_context
-def search_command(ctx: click.Context, query: str, limit: int) -> None:
+def search_command(ctx: click.Context, query: str, limit: int, as_json: bool) -> None:
     """Full-text search over stored articles (every word must appear; Chinese works too).
+    Names are folded as matching folds them: 輝達 finds 英伟达, and a name a watchlist
+    knows finds its aliases (Nvidia finds 英伟达). Each result shows its source and the
+    baselines it follows up.
 
     \b
     Example:
         monitor search 英伟达
     """
     rows = pipeline.search_articles(settings_from(ctx), query, limit)
+    if as_json:
+        print_json({"query": query, "articles": rows})
+        return
     for row in rows:
         published = (row.get("published") or "")[:10] or "undated"
-        print(f"{published}  {row['title'] or '(no title)'}\n            {row['url']}")
+        source = f" ({row['source_name']})" if row.get("source_name") else ""
+        print(f"{published}  {row['title'] or '(no title)'}{source}\n            {row['url']}")
+        for follow in row.get("follow_ups", []):
+            print(f"            follows up {follow['baseline_id']} ({follow['score']:.2f})")
     print(f"{len(rows)} articles")
 
 
@@ -553,7 +660,13 @@ def train_command(sets: tuple[str, ...], output: str | None, as_json: bool) -> N
 
 @cli.group("watchlist")
 def watchlist_group() -> None:
-    """Derive and check the watchlists (watchlists/<baseline-id>.yaml)."""
+    """Derive and check the watchlists (watchlists/<baseline-id>.yaml).
+
+    \b
+    Examples:
+        monitor watchlist derive --baseline goujon-real-stakes
+        monitor watchlist check --json
+    """
 
 
 @watchlist_group.command("derive")
@@ -577,8 +690,9 @@ def watchlist_derive_command(ctx: click.Context, baseline_id: str | None) -> Non
 
 @watchlist_group.command("check")
 @click.option("--all", "show_all", is_flag=True, help="List every entity, not the top ten.")
+@JSON_OPTION
 @click.pass_context
-def watchlist_check_command(ctx: click.Context, show_all: bool) -> None:
+def watchlist_check_command(ctx: click.Context, show_all: bool, as_json: bool) -> None:
     """Validate every watchlist and print what each would match; problems are given as
     file:line: field.
 
@@ -587,7 +701,9 @@ def watchlist_check_command(ctx: click.Context, show_all: bool) -> None:
         monitor watchlist check
     """
     result = pipeline.check_all_watchlists(settings_from(ctx))
-    for watchlist in result.watchlists:
+    if as_json:
+        print_json(_check_json(result, show_all))
+    for watchlist in result.watchlists if not as_json else ():
         entities = watchlist.entities
         unreviewed = [e.name for e in entities if not e.reviewed]
         print(f"{watchlist.baseline.id}: {len(entities)} entities, {len(unreviewed)} to review")
@@ -596,9 +712,9 @@ def watchlist_check_command(ctx: click.Context, show_all: bool) -> None:
             print(f"  {entity.weight:.2f}  {entity.name} ({entity.type}): {names}")
         if unreviewed:
             print(f"  to review (reviewed: false): {', '.join(unreviewed)}")
-    for name in result.missing:
+    for name in result.missing if not as_json else ():
         print(f"{name}: no watchlist yet (run `monitor watchlist derive`)")
-    if result.not_watchlists:
+    if result.not_watchlists and not as_json:
         print(f"not watchlists (no baseline: key): {', '.join(result.not_watchlists)}")
     for problem in result.problems:
         print(problem, file=sys.stderr)
@@ -609,9 +725,37 @@ def watchlist_check_command(ctx: click.Context, show_all: bool) -> None:
         )
 
 
+def _check_json(result: pipeline.WatchlistCheck, show_all: bool) -> dict[str, Any]:
+    return {
+        "watchlists": [
+            {
+                "baseline_id": w.baseline.id,
+                "title": w.baseline.title,
+                "entities": len(w.entities),
+                "to_review": [e.name for e in w.entities if not e.reviewed],
+                "top": [
+                    {"name": e.name, "type": e.type, "weight": e.weight, "aliases": e.all_aliases()}
+                    for e in (w.entities if show_all else w.entities[:10])
+                ],
+            }
+            for w in result.watchlists
+        ],
+        "missing": result.missing,
+        "not_watchlists": result.not_watchlists,
+        "problems": result.problems,
+    }
+
+
 @cli.group("baseline")
 def baseline_group() -> None:
-    """Manage baseline articles (watchlists/baselines/)."""
+    """Manage baseline articles (watchlists/baselines/).
+
+    \b
+    Examples:
+        monitor baseline list
+        monitor baseline add https://example.org/chips-story.html --id chips-story
+        monitor baseline remove chips-story
+    """
 
 
 @baseline_group.command("add")
@@ -629,3 +773,60 @@ def baseline_add_command(ctx: click.Context, source: str, baseline_id: str | Non
     print(f"{report.baseline_id}: wrote {report.path} ({report.entities} entities)")
     if report.unreviewed:
         print(f"  to review (reviewed: false): {', '.join(report.unreviewed)}")
+
+
+@baseline_group.command("list")
+@JSON_OPTION
+@click.pass_context
+def baseline_list_command(ctx: click.Context, as_json: bool) -> None:
+    """List the baselines (watchlists/baselines/index.yaml) with their watchlists.
+
+    \b
+    Example:
+        monitor baseline list --json
+    """
+    infos = pipeline.list_baselines(settings_from(ctx))
+    if as_json:
+        print_json(
+            {
+                "baselines": [
+                    {
+                        "id": info.baseline.id,
+                        "title": info.baseline.title,
+                        "language": info.baseline.language,
+                        "published": info.baseline.published,
+                        "author": info.baseline.author,
+                        "outlet": info.baseline.outlet,
+                        "source_url": info.baseline.source_url,
+                        "text": info.baseline.path,
+                        "watchlist": info.watchlist,
+                        "entities": info.entities,
+                    }
+                    for info in infos
+                ]
+            }
+        )
+        return
+    for info in infos:
+        b = info.baseline
+        watchlist = f"{info.entities} entities" if info.watchlist else "no watchlist yet"
+        date = b.published.isoformat() if b.published else "undated"
+        print(f"{b.id}: {b.title} ({b.language}, {date}; {watchlist})")
+    print(f"{len(infos)} baselines")
+
+
+@baseline_group.command("remove")
+@click.argument("baseline_id")
+@click.pass_context
+def baseline_remove_command(ctx: click.Context, baseline_id: str) -> None:
+    """Stop following a baseline: its entry leaves index.yaml, its text and watchlist move
+    to watchlists/.removed/ (nothing is deleted); stored follow-ups stay.
+
+    \b
+    Example:
+        monitor baseline remove chips-story
+    """
+    moved = pipeline.remove_baseline(settings_from(ctx), baseline_id)
+    print(f"removed {baseline_id} from the baselines")
+    for path in moved:
+        print(f"  moved to {path}")

@@ -3,11 +3,10 @@
 No I/O besides reading the templates, no clock: the window and ``now`` come in as arguments,
 so a backfill produces what the live monitor would have produced.
 
-Grouping: one section per baseline (best section first), and within it one item per story.
-A story is one stored article (its ``article_sources`` rows are the other outlets that carried
-it) or several articles whose titles are near-duplicates (character-bigram overlap), which
-reports of one development by several outlets usually are. The best-scoring article leads;
-the others are listed as its other sources.
+Two views of the same follow-ups. ``stories`` (what the email, the page and the feeds show):
+one entry per development, with every baseline it follows up under it (monitor/stories.py
+says when two reports are one development). ``sections``: one per baseline, one item per
+story within it, for code that wants the follow-ups of one baseline.
 
 Everything that came from a feed is untrusted: HTML is rendered with autoescape on, control
 characters are dropped, and only http(s) links are kept.
@@ -28,14 +27,14 @@ from zoneinfo import ZoneInfo
 
 import jinja2
 
-from monitor.models import Digest, DigestItem, DigestSection, DigestSource
+from monitor import plaintext
+from monitor.models import Digest, DigestItem, DigestSection, DigestSource, FeedHealth
+from monitor.stories import group_stories, same_story, table_of_contents
 
 TEMPLATES = Path(__file__).parent / "templates"
 EXTRACT_CHARS = 280
 # Longest title shown: rows stored before feed fields were capped may hold a 1 MB title.
 TITLE_CHARS = 500
-# Titles whose character bigrams overlap at least this much (Dice) are one story.
-SAME_STORY = 0.6
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 
 
@@ -153,21 +152,6 @@ def _source_name(name: str | None, url: str) -> str:
     return host.removeprefix("www.")
 
 
-def _bigrams(title: str) -> set[str]:
-    folded = "".join(ch for ch in unicodedata.normalize("NFKC", title).casefold() if ch.isalnum())
-    return {folded[i : i + 2] for i in range(len(folded) - 1)}
-
-
-def same_story(a: str, b: str) -> bool:
-    """Near-duplicate titles: share at least SAME_STORY of their character bigrams."""
-    x, y = _bigrams(a), _bigrams(b)
-    if not x or not y:
-        return False
-    if min(len(x), len(y)) < 4:  # too short to judge by overlap
-        return x == y
-    return 2 * len(x & y) / (len(x) + len(y)) >= SAME_STORY  # Dice coefficient
-
-
 def _item(row: Mapping[str, Any], base_url: str) -> DigestItem:
     url = safe_url(row.get("url"))
     stored_at = _parse_time(row.get("stored_at")) or dt.datetime.min.replace(tzinfo=dt.UTC)
@@ -247,13 +231,23 @@ def build_digest(
     timezone: str,
     base_url: str,
     baseline_titles: Mapping[str, str] | None = None,
+    paragraphs: Mapping[str, Sequence[str]] | None = None,
+    attention: Sequence[FeedHealth] = (),
+    so_far: bool = False,
 ) -> Digest:
-    """Rows shaped like ``storage.matches.matches_between`` -> a Digest, best first."""
+    """Rows shaped like ``storage.matches.matches_between`` -> a Digest: its stories (one
+    per development, most important first) and its per-baseline sections.
+
+    A row may carry more than the Match fields (a ``thread`` name, say): ``thread`` is shown
+    as the why when present, anything else is ignored."""
     titles = baseline_titles or {}
     by_baseline: dict[str, list[DigestItem]] = {}
+    threads: dict[tuple[int, str], str] = {}
     for row in rows:
         item = _item(row, base_url)
         by_baseline.setdefault(item.baseline_id, []).append(item)
+        if row.get("thread"):
+            threads[(item.article_id, item.baseline_id)] = clean(str(row["thread"]))
     sections = [
         DigestSection(
             baseline_id=baseline_id,
@@ -264,6 +258,13 @@ def build_digest(
         for baseline_id, items in by_baseline.items()
     ]
     sections.sort(key=lambda s: (-max(i.score for i in s.items), s.baseline_id))
+    stories = group_stories(
+        [item for items in by_baseline.values() for item in items],
+        {s.baseline_id: s.baseline_title for s in sections},
+        {s.baseline_id: s.baseline_url for s in sections},
+        {k: [clean(p) for p in v] for k, v in (paragraphs or {}).items()},
+        threads,
+    )
     return Digest(
         kind=kind,
         key=key,
@@ -272,6 +273,9 @@ def build_digest(
         end=end,
         timezone=timezone,
         sections=tuple(sections),
+        stories=tuple(stories),
+        attention=tuple(attention),
+        so_far=so_far,
     )
 
 
@@ -282,18 +286,24 @@ def daily_digest(
     timezone: str,
     base_url: str,
     baseline_titles: Mapping[str, str] | None = None,
+    paragraphs: Mapping[str, Sequence[str]] | None = None,
+    attention: Sequence[FeedHealth] = (),
+    so_far: bool = False,
 ) -> Digest:
     start, end = day_window(day, timezone)
     return build_digest(
         rows,
         kind="daily",
         key=day.isoformat(),
-        title=f"Follow-ups for {day.isoformat()}",
+        title=f"Follow-ups for {day.isoformat()}" + (" (so far)" if so_far else ""),
         start=start,
         end=end,
         timezone=timezone,
         base_url=base_url,
         baseline_titles=baseline_titles,
+        paragraphs=paragraphs,
+        attention=attention,
+        so_far=so_far,
     )
 
 
@@ -305,19 +315,37 @@ def alert_digest(
     timezone: str,
     base_url: str,
     baseline_titles: Mapping[str, str] | None = None,
+    paragraphs: Mapping[str, Sequence[str]] | None = None,
 ) -> Digest:
-    count = len(rows)
-    noun = "follow-up" if count == 1 else "follow-ups"
-    return build_digest(
+    built = build_digest(
         rows,
         kind="alert",
         key=key,
-        title=f"Alert: {count} strong {noun}",
+        title="Alert",
         start=now,
         end=now,
         timezone=timezone,
         base_url=base_url,
         baseline_titles=baseline_titles,
+        paragraphs=paragraphs,
+    )
+    count = len(built.stories)
+    noun = "development" if count == 1 else "developments"
+    return dataclasses.replace(built, title=f"Alert: {count} strong {noun}")
+
+
+SUBJECT_TITLE_CHARS = 90
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def counts(digest: Digest) -> str:
+    """'5 developments on 3 baselines': distinct stories, and the baselines they follow."""
+    return (
+        f"{_plural(len(digest.stories), 'development')} on "
+        f"{_plural(digest.baseline_count, 'baseline')}"
     )
 
 
@@ -325,9 +353,14 @@ def subject(digest: Digest) -> str:
     if digest.kind == "daily":
         if digest.empty:
             return f"{digest.title}: nothing moved"
-        count = digest.item_count
-        return f"{digest.title}: {count} {'story' if count == 1 else 'stories'}"
-    return digest.title
+        return f"{digest.title}: {counts(digest)}"
+    if not digest.stories:
+        return digest.title
+    lead = digest.stories[0].lead.title
+    if len(lead) > SUBJECT_TITLE_CHARS:
+        lead = lead[: SUBJECT_TITLE_CHARS - 1].rstrip() + "…"
+    more = len(digest.stories) - 1
+    return f"Alert: {lead}" + (f" (+{more} more)" if more else "")
 
 
 def _environment() -> jinja2.Environment:
@@ -355,26 +388,25 @@ def _env() -> jinja2.Environment:
     return _environment()  # built once: the templates are read-only
 
 
+def _context(digest: Digest) -> dict[str, Any]:
+    return {
+        "d": digest,
+        "subject": subject(digest),
+        "counts": counts(digest),
+        "toc": table_of_contents(digest.stories),
+    }
+
+
 def render_html(digest: Digest) -> str:
-    return _env().get_template("digest.html.j2").render(d=digest, subject=subject(digest))
+    return _env().get_template("digest.html.j2").render(**_context(digest))
 
 
 def render_text(digest: Digest) -> str:
-    return _env().get_template("digest.txt.j2").render(d=digest, subject=subject(digest))
+    """The plain-text part, wrapped at plaintext.WIDTH columns (URLs are never broken)."""
+    text = _env().get_template("digest.txt.j2").render(**_context(digest))
+    return plaintext.wrap(text)
 
 
-def render_baseline_page(
-    baseline_id: str, title: str, paragraphs: Sequence[str], source_url: str = ""
-) -> str:
-    """The baseline text with an anchor per paragraph (#p1, #p2...), the target of the
-    'baseline passage' links."""
-    return (
-        _env()
-        .get_template("baseline.html.j2")
-        .render(
-            baseline_id=baseline_id,
-            title=clean(title) or baseline_id,
-            paragraphs=[clean(p) for p in paragraphs],
-            source_url=safe_url(source_url),
-        )
-    )
+def render_template(name: str, **context: Any) -> str:
+    """Render one of templates/ (HTML ones autoescaped), for the other page builders."""
+    return _env().get_template(name).render(**context)

@@ -169,6 +169,51 @@ class DigestSection:
 
 
 @dataclass(frozen=True)
+class FollowedBaseline:
+    """One baseline a story follows up: why (the thread), and the passage followed, once."""
+
+    baseline_id: str
+    baseline_title: str
+    baseline_url: str  # the baseline's "what happened since" page
+    paragraph: int  # 1-based; 0 when the match named none
+    passage: str  # the passage as shown (a title-only or too-short passage is widened)
+    passage_url: str
+    why: str  # the reason without the passage it quotes
+    score: float
+
+
+@dataclass(frozen=True)
+class DigestStory:
+    """One development, shown once: its best report, every baseline it follows up (best
+    first), and the other outlets (any language) that reported it."""
+
+    lead: DigestItem
+    baselines: tuple[FollowedBaseline, ...]
+    other_sources: tuple[DigestSource, ...] = ()
+
+    @property
+    def score(self) -> float:
+        return max((b.score for b in self.baselines), default=self.lead.score)
+
+
+@dataclass(frozen=True)
+class FeedHealth:
+    """How one feed is doing, for `monitor feeds list` and the digest's attention section."""
+
+    url: str
+    name: str
+    status: str  # "ok", "failing", "disabled" (410, or 404 again and again), "new" (never polled)
+    last_success_at: dt.datetime | None
+    last_polled_at: dt.datetime | None
+    failing_since: dt.datetime | None
+    consecutive_failures: int
+    last_status: int | None
+    last_error: str
+    next_poll_at: dt.datetime | None
+    articles_7d: int
+
+
+@dataclass(frozen=True)
 class Digest:
     kind: str  # "daily" or "alert"
     key: str  # the local day (YYYY-MM-DD) or the alert batch key
@@ -177,6 +222,9 @@ class Digest:
     end: dt.datetime
     timezone: str
     sections: tuple[DigestSection, ...]
+    stories: tuple[DigestStory, ...] = ()  # the same follow-ups, one entry per development
+    attention: tuple[FeedHealth, ...] = ()  # feeds failing for more than a day
+    so_far: bool = False  # a day still running (the served digest.html of today)
 
     @property
     def empty(self) -> bool:
@@ -185,6 +233,10 @@ class Digest:
     @property
     def item_count(self) -> int:
         return sum(len(section.items) for section in self.sections)
+
+    @property
+    def baseline_count(self) -> int:
+        return len({b.baseline_id for story in self.stories for b in story.baselines})
 
 
 @dataclass(frozen=True)
@@ -210,6 +262,8 @@ class FeedState:
     name: str = ""
     language: str = ""
     interval_minutes: int = 60
+    last_success_at: dt.datetime | None = None
+    failing_since: dt.datetime | None = None  # first failure since the last success
     etag: str | None = None
     last_modified: str | None = None
     next_poll_at: dt.datetime | None = None

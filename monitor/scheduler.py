@@ -174,6 +174,25 @@ def summary(report: CycleReport, settings: Settings) -> list[str]:
     return lines
 
 
+def summary_json(report: CycleReport, settings: Settings) -> dict[str, Any]:
+    """What one cycle did, for `monitor run --once --json`."""
+    poll = report.poll
+    digests = report.digests
+    return {
+        "now": report.now,
+        "skipped": report.skipped,
+        "feeds": list(poll.feeds) if poll else [],
+        "new_articles": poll.new if poll else 0,
+        "follow_ups": report.follow_ups,
+        "failed": len(poll.failed) if poll else 0,
+        "alerts_sent": list(report.alerts.sent) if report.alerts else [],
+        "digests_sent": list(digests.sent) if digests else [],
+        "digests_failed": [list(pair) for pair in digests.failed] if digests else [],
+        "today_page": report.today_page,
+        "outputs": settings.outputs,
+    }
+
+
 PollJob = Callable[[Settings, dt.datetime, str | None], Any]
 DigestJob = Callable[[Settings, dt.datetime], Any]
 

@@ -1,5 +1,7 @@
 """`monitor serve`: the output directory (feeds, digest pages, baseline pages) over HTTP.
 
+``/`` is index.html (today's digest, the baselines, the feeds); folders are never listed.
+
 Static files only, from the standard library's server, with validators so feed readers can
 poll cheaply: every file carries an ETag (from its mtime and size) and Last-Modified, and a
 conditional request (If-None-Match, or If-Modified-Since without it) gets 304 when the file
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import email.utils
 import functools
+import io
 import os
 import socket
 from http import HTTPStatus
@@ -25,6 +28,14 @@ _TYPES = {
     "feed.xml": "application/rss+xml; charset=utf-8",
     "atom.xml": "application/atom+xml; charset=utf-8",
 }
+_SUFFIX_TYPES = {".atom": "application/atom+xml; charset=utf-8"}  # baselines/<id>.atom
+# What / shows before the first run has written index.html.
+_NOTHING_YET = (
+    b"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>Follow-up monitor</title>"
+    b"</head><body><h1>Follow-up monitor</h1><p>Nothing written yet: run "
+    b"<code>monitor run --once</code> (or leave <code>monitor run</code> running) and reload."
+    b"</p></body></html>\n"
+)
 
 
 def etag_of(stat: os.stat_result) -> str:
@@ -43,6 +54,8 @@ class OutputHandler(SimpleHTTPRequestHandler):
         name = Path(path).name
         if name in _TYPES:
             return _TYPES[name]
+        if Path(name).suffix in _SUFFIX_TYPES:
+            return _SUFFIX_TYPES[Path(name).suffix]
         kind = super().guess_type(path)
         return f"{kind}; charset=utf-8" if kind.startswith("text/") else kind
 
@@ -65,6 +78,18 @@ class OutputHandler(SimpleHTTPRequestHandler):
                 self.end_headers()
                 return None
         return super().send_head()
+
+    def list_directory(self, path: str | os.PathLike[str]) -> Any:
+        """No raw directory listings: / without index.html says how to get one, any other
+        folder is not found (index.html links everything worth reading)."""
+        if Path(path).resolve() != Path(self.directory).resolve():
+            self.send_error(HTTPStatus.NOT_FOUND, "File not found")
+            return None
+        self.send_response(HTTPStatus.OK)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(_NOTHING_YET)))
+        self.end_headers()
+        return io.BytesIO(_NOTHING_YET)
 
     def _not_modified(self, stat: os.stat_result) -> bool:
         if_none_match = self.headers.get("If-None-Match")

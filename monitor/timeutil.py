@@ -61,3 +61,10 @@ def clamp(moment: dt.datetime, start: dt.datetime, end: dt.datetime) -> dt.datet
     """``moment`` moved inside [start, end); ``end`` itself maps to just before it."""
     latest = end - dt.timedelta(microseconds=1)
     return min(max(utc(moment), start), latest)
+
+
+def local_time(moment: dt.datetime | None, timezone: str) -> str:
+    """'2026-03-30 08:05' in ``timezone``, or '' for None (for CLI lines)."""
+    if moment is None:
+        return ""
+    return moment.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M")

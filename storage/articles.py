@@ -213,12 +213,13 @@ def search(db: Database, query: str, limit: int = 20) -> list[dict[str, Any]]:
     if long_words:
         sql = (
             "SELECT articles.id, articles.url, articles.title, articles.published, "
-            "articles.language FROM articles_fts JOIN articles ON articles.id = articles_fts.rowid "
+            "articles.language, articles.source_name "
+            "FROM articles_fts JOIN articles ON articles.id = articles_fts.rowid "
             f"WHERE {' AND '.join(where)} ORDER BY articles_fts.rank LIMIT ?"
         )
     else:
         sql = (
-            "SELECT id, url, title, published, language FROM articles "
+            "SELECT id, url, title, published, language, source_name FROM articles "
             f"WHERE {' AND '.join(where)} ORDER BY published DESC LIMIT ?"
         )
     return list(db.query(sql, [*params, limit]))

@@ -100,10 +100,12 @@ def record_success(
                 last_status = ?,
                 next_poll_at = ?,
                 error_count = 0,
-                last_error = NULL
+                last_error = NULL,
+                last_success_at = ?,
+                failing_since = NULL
             WHERE url = ?
             """,
-            [etag, last_modified, iso(now), status, iso(next_poll_at), url],
+            [etag, last_modified, iso(now), status, iso(next_poll_at), iso(now), url],
         )
 
 
@@ -125,10 +127,11 @@ def record_failure(
                 last_status = ?,
                 next_poll_at = ?,
                 error_count = error_count + 1,
-                last_error = ?
+                last_error = ?,
+                failing_since = COALESCE(failing_since, ?)
             WHERE url = ?
             """,
-            [iso(now), status, iso(next_poll_at), error, url],
+            [iso(now), status, iso(next_poll_at), error, iso(now), url],
         )
 
 
@@ -162,6 +165,8 @@ def _state(row: dict[str, Any]) -> FeedState:
         name=row["name"],
         language=row["language"],
         interval_minutes=row["interval_minutes"],
+        last_success_at=_moment(row.get("last_success_at")),
+        failing_since=_moment(row.get("failing_since")),
         etag=row["etag"],
         last_modified=row["last_modified"],
         next_poll_at=_moment(row["next_poll_at"]),
@@ -171,3 +176,13 @@ def _state(row: dict[str, Any]) -> FeedState:
         last_error=row["last_error"],
         disabled_reason=row.get("disabled_reason"),
     )
+
+
+def articles_since(db: Database, since: dt.datetime) -> dict[str, int]:
+    """Articles stored since ``since``, per feed (the feed URL as the feeds file lists it)."""
+    rows = db.execute(
+        "SELECT feed_url, count(*) FROM articles WHERE julianday(stored_at) >= julianday(?) "
+        "GROUP BY feed_url",
+        [iso(since)],
+    ).fetchall()
+    return {str(url): int(count) for url, count in rows}

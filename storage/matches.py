@@ -128,3 +128,54 @@ def recent_matches(db: Database, limit: int) -> list[dict[str, Any]]:
         )
     ]
     return with_sources(db, rows)
+
+
+def matches_for_baseline(db: Database, baseline_id: str, limit: int) -> list[dict[str, Any]]:
+    """The ``limit`` most recently stored follow-ups of one baseline, newest first."""
+    rows = [
+        dict(row)
+        for row in db.query(
+            FOLLOW_UP_SELECT
+            + " WHERE m.baseline_id = ?"
+            + " ORDER BY julianday(a.stored_at) DESC, m.article_id DESC LIMIT ?",
+            [baseline_id, limit],
+        )
+    ]
+    return with_sources(db, rows)
+
+
+def follow_up_counts(db: Database) -> dict[str, int]:
+    """Follow-ups stored so far, per baseline."""
+    rows = db.execute("SELECT baseline_id, count(*) FROM matches GROUP BY baseline_id").fetchall()
+    return {str(baseline_id): int(count) for baseline_id, count in rows}
+
+
+def latest_follow_up_at(db: Database, before: dt.datetime) -> dt.datetime | None:
+    """When the newest follow-up stored before ``before`` was stored, or None."""
+    row = db.execute(
+        "SELECT max(julianday(a.stored_at)) FROM matches AS m JOIN articles AS a "
+        "ON a.id = m.article_id WHERE julianday(a.stored_at) < julianday(?)",
+        [iso_utc(before)],
+    ).fetchone()
+    if not row or row[0] is None:
+        return None
+    # julianday 2440587.5 is the Unix epoch.
+    seconds = (float(row[0]) - 2440587.5) * 86400
+    return dt.datetime.fromtimestamp(round(seconds), dt.UTC)
+
+
+def follow_ups_of(db: Database, article_ids: Sequence[int]) -> dict[int, list[dict[str, Any]]]:
+    """The follow-ups of each article: baseline_id, score and reason, best first."""
+    found: dict[int, list[dict[str, Any]]] = {}
+    for start in range(0, len(article_ids), 500):  # stay under SQLite's bound-parameter limit
+        chunk = list(article_ids[start : start + 500])
+        marks = ",".join("?" * len(chunk))
+        for row in db.query(
+            f"SELECT article_id, baseline_id, score, reason FROM matches "
+            f"WHERE article_id IN ({marks}) ORDER BY score DESC, baseline_id",
+            chunk,
+        ):
+            found.setdefault(int(row["article_id"]), []).append(
+                {"baseline_id": row["baseline_id"], "score": row["score"], "reason": row["reason"]}
+            )
+    return found

@@ -205,3 +205,11 @@ def m_entries_link_and_content_keys(db: Database) -> None:
 def m_feeds_disabled_reason(db: Database) -> None:
     # A feed that is gone (410, or 404 again and again) is no longer polled; NULL: active.
     db.execute("ALTER TABLE feeds ADD COLUMN disabled_reason TEXT")
+
+
+@migrations()
+def m_feeds_health(db: Database) -> None:
+    # Feed health: when a feed last worked, and since when it has been failing (the first
+    # failure after a success), so a feed failing for days is told apart from one blip.
+    db.execute("ALTER TABLE feeds ADD COLUMN last_success_at TEXT")
+    db.execute("ALTER TABLE feeds ADD COLUMN failing_since TEXT")

@@ -9,6 +9,7 @@ import os
 import feedparser
 import pytest
 from digest_support import (
+    BASELINES,
     SCRIPT_TITLE,
     digest_settings,
     follow_up,
@@ -50,28 +51,68 @@ def _parse(path):
     return parsed
 
 
-def test_rss_and_atom_parse_cleanly_with_one_entry_per_follow_up(outputs) -> None:
+def test_rss_and_atom_have_one_entry_per_story_with_its_baselines_as_categories(outputs) -> None:
     s, db, *_ = outputs
-    count = db.execute("SELECT count(*) FROM matches").fetchone()[0]
+    articles = db.execute("SELECT count(DISTINCT article_id) FROM matches").fetchone()[0]
+    follow_ups = db.execute("SELECT count(*) FROM matches").fetchone()[0]
+    assert follow_ups > articles  # some articles follow up two baselines
     for name, version in (("feed.xml", "rss20"), ("atom.xml", "atom10")):
         parsed = _parse(s.outputs / name)
         assert parsed.version == version
+        assert len(parsed.entries) == articles
+        titles = [e.title for e in parsed.entries]
+        assert len(titles) == len(set(titles))
+        huang = next(e for e in parsed.entries if e.title.startswith("Nvidia’s Huang"))
+        ids = {"decoupling-wastes-leverage", "goujon-real-stakes"}
+        names = {BASELINES[i][0] for i in ids}
+        # Atom: term is the id, label the title; RSS 2.0 categories carry the title.
+        expected = ids if version == "atom10" else names
+        assert {t.term for t in huang.tags} == expected
+
+
+def test_rss_channel_links_to_the_html_index_and_each_feed_to_itself(outputs) -> None:
+    s, *_ = outputs
+    rss = _parse(s.outputs / "feed.xml")
+    assert rss.feed.link == "http://monitor.example/"
+    links = {link.rel: link.href for link in rss.feed.links}
+    assert links["self"] == "http://monitor.example/feed.xml"
+    atom_links = {link.rel: link.href for link in _parse(s.outputs / "atom.xml").feed.links}
+    assert atom_links == {
+        "self": "http://monitor.example/atom.xml",
+        "alternate": "http://monitor.example/",
+    }
+
+
+def test_each_baseline_has_its_own_atom_feed_of_its_follow_ups(outputs) -> None:
+    s, db, _ids, *_ = outputs
+    for baseline_id in ("goujon-real-stakes", "decoupling-wastes-leverage"):
+        parsed = _parse(s.outputs / "baselines" / f"{baseline_id}.atom")
+        assert parsed.version == "atom10"
+        count = db.execute(
+            "SELECT count(*) FROM matches WHERE baseline_id = ?", [baseline_id]
+        ).fetchone()[0]
         assert len(parsed.entries) == count
+        assert all(e.id.endswith(f":{baseline_id}") for e in parsed.entries)
+        assert all({t.term for t in e.tags} == {baseline_id} for e in parsed.entries)
 
 
 def test_guids_are_stable_across_regenerations(outputs) -> None:
     s, db, ids, *_ = outputs
     before = {n: [e.id for e in _parse(s.outputs / n).entries] for n in ("feed.xml", "atom.xml")}
+    per_baseline = s.outputs / "baselines" / "goujon-real-stakes.atom"
+    baseline_before = [e.id for e in _parse(per_baseline).entries]
     later = DAY_START + dt.timedelta(days=1)
     new = store_article(db, url="https://new.example/1", title="A later story", stored_at=later)
     follow_up(db, new, "goujon-real-stakes", 0.7, later)
     pipeline.write_outputs(db, s, NOW + dt.timedelta(days=1))
     for name, ids_before in before.items():
         after = [e.id for e in _parse(s.outputs / name).entries]
-        assert after[0] == f"urn:followup-monitor:{new}:goujon-real-stakes"
+        assert after[0] == f"urn:followup-monitor:{new}"
         assert after[1:] == ids_before
     first = ids["Nvidia AI Chips to Undergo Unusual U.S. Security Review Before Export to China"]
-    assert f"urn:followup-monitor:{first}:goujon-real-stakes" in before["atom.xml"]
+    assert f"urn:followup-monitor:{first}" in before["atom.xml"]
+    after = [e.id for e in _parse(per_baseline).entries]
+    assert after == [f"urn:followup-monitor:{new}:goujon-real-stakes", *baseline_before]
 
 
 def test_an_unchanged_feed_is_not_rewritten(outputs) -> None:
@@ -83,7 +124,7 @@ def test_an_unchanged_feed_is_not_rewritten(outputs) -> None:
 
 def test_entries_carry_dates_reason_and_baseline_passage_link(outputs) -> None:
     s, *_ = outputs
-    for name in ("feed.xml", "atom.xml"):
+    for name in ("feed.xml", "atom.xml", "baselines/goujon-real-stakes.atom"):
         entries = _parse(s.outputs / name).entries
         huang = next(e for e in entries if e.title.startswith("Nvidia’s Huang"))
         # published is the article's own date; updated when it was matched
@@ -109,7 +150,6 @@ def test_script_in_a_source_title_arrives_inert_in_the_feeds(outputs) -> None:
 def test_baseline_pages_have_an_anchor_per_paragraph(outputs) -> None:
     s, *_ = outputs
     page = (s.outputs / "baselines" / "goujon-real-stakes.html").read_text(encoding="utf-8")
-    assert 'id="p1"' in page
     assert 'id="p2"' in page
     assert "人工智慧競賽的真正風險" in page
 

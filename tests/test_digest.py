@@ -247,13 +247,16 @@ def test_strong_follow_ups_are_alerted_once_in_one_message(settings, tmp_path, s
     report = pipeline.send_alerts(db, s, now)
     assert len(report.sent) == 1
     (message,) = smtp_server.messages
-    assert message["Subject"] == "Alert: 4 strong follow-ups"
+    # 4 follow-ups of 3 articles: the subject names the lead story and counts the others.
+    lead = "Nvidia AI Chips to Undergo Unusual U.S. Security Review Before Export to China"
+    assert " ".join(message["Subject"].split()) == f"Alert: {lead} (+2 more)"
     assert pipeline.send_alerts(db, s, now + dt.timedelta(minutes=1)).sent == ()
 
     fresh = store_article(db, url="https://b.example/new", title="New chip rules", stored_at=now)
     follow_up(db, fresh, "goujon-real-stakes", 0.95, now)
     assert len(pipeline.send_alerts(db, s, now + dt.timedelta(minutes=2)).sent) == 1
     assert "New chip rules" in body(smtp_server.messages[-1], "plain")
+    assert smtp_server.messages[-1]["Subject"] == "Alert: New chip rules"
     assert len(smtp_server.messages) == 2
 
 

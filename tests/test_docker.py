@@ -65,8 +65,8 @@ def test_digests_go_to_the_mail_catcher_whose_web_ui_is_published(
     assert not any(p.endswith(":1025") for p in published)
 
 
-def test_compose_environment_is_valid_settings(compose: dict[str, Any]) -> None:
-    env = compose["services"]["monitor"]["environment"]
+def resolved_settings(compose: dict[str, Any], service: str) -> config.Settings:
+    env = compose["services"][service]["environment"]
     # Compose substitutes ${NAME:-default}; do the same with the defaults.
     resolved = {
         key: re.sub(r"\$\{[A-Z_]+:-([^}]*)\}", r"\1", str(value)) for key, value in env.items()
@@ -75,10 +75,51 @@ def test_compose_environment_is_valid_settings(compose: dict[str, Any]) -> None:
     for key in resolved:
         assert key.startswith(config.ENV_PREFIX)
         assert key[len(config.ENV_PREFIX) :].lower() in names, key
-    settings = config.load(None, env=resolved)
+    return config.load(None, env=resolved)
+
+
+def test_compose_environment_is_valid_settings(compose: dict[str, Any]) -> None:
+    settings = resolved_settings(compose, "monitor")
     assert settings.smtp_host == "mailpit"
     assert settings.smtp_security == "none"
     assert settings.mail_to
+
+
+def test_serve_runs_on_the_published_port_that_base_url_names(compose: dict[str, Any]) -> None:
+    serve = compose["services"]["serve"]
+    assert serve["command"] == ["monitor", "serve"]
+    settings = resolved_settings(compose, "serve")
+    assert settings.serve_host == "0.0.0.0"  # reachable from the host through the port
+    published = [str(p) for p in serve["ports"]]
+    assert f"{settings.serve_port}:{settings.serve_port}" in published
+    # Links in mail open: the monitor writes base_url, the browser reaches serve there.
+    base = resolved_settings(compose, "monitor").base_url
+    assert base == f"http://localhost:{settings.serve_port}"
+    assert settings.base_url == base
+    # serve reads the outputs the monitor writes.
+    data = compose["services"]["monitor"]["environment"]["MONITOR_DATA_DIR"]
+    assert any(m.split(":")[1] == data for m in serve["volumes"])
+    result = CliRunner().invoke(cli, [*serve["command"][1:], "--help"], obj={})
+    assert result.exit_code == 0, result.output
+
+
+def test_services_have_healthchecks(compose: dict[str, Any]) -> None:
+    for name in ("monitor", "serve"):
+        check = compose["services"][name]["healthcheck"]["test"]
+        assert check[0] == "CMD"
+        assert check[1] == "python"  # in the image; curl and wget are not
+    assert "8080" in " ".join(compose["services"]["serve"]["healthcheck"]["test"])
+
+
+def test_watchlists_are_writable_by_the_containers_user(compose: dict[str, Any]) -> None:
+    instructions = dockerfile_instructions()
+    user = next(rest for keyword, rest in reversed(instructions) if keyword == "USER")
+    copy = next(
+        rest for keyword, rest in instructions if keyword == "COPY" and "watchlists" in rest
+    )
+    assert f"--chown={user}" in copy.split()
+    mounts = compose["services"]["monitor"]["volumes"]
+    assert any(m.endswith(":/app/watchlists") for m in mounts)  # baseline add persists
 
 
 def test_dockerfile_builds_from_python_slim_and_copies_real_paths() -> None:
@@ -86,7 +127,7 @@ def test_dockerfile_builds_from_python_slim_and_copies_real_paths() -> None:
     assert instructions[0] == ("FROM", "python:3.11-slim")
     for keyword, rest in instructions:
         if keyword == "COPY":
-            *sources, _target = rest.split()
+            *sources, _target = [word for word in rest.split() if not word.startswith("--")]
             for source in sources:
                 assert (ROOT / source).exists(), source
 

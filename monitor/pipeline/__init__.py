@@ -8,7 +8,7 @@
     baselines  derive, check and add baselines and their watchlists
 
 Callers use ``monitor.pipeline.<name>``; the modules import each other only downwards
-(baselines <- ingest <- deliver <- backfill).
+(baselines <- ingest <- deliver <- outputs, backfill).
 """
 
 from __future__ import annotations
@@ -22,24 +22,27 @@ from monitor.pipeline.backfill import (
     backfill_entries,
 )
 from monitor.pipeline.baselines import (
+    BaselineInfo,
     DeriveReport,
     WatchlistCheck,
     add_baseline,
     check_all_watchlists,
     derive_watchlists,
     ensure_watchlists,
+    list_baselines,
+    remove_baseline,
 )
 from monitor.pipeline.deliver import (
     build_daily_digest,
     deliver_pending,
     digest_for_day,
+    feed_health,
+    list_feeds,
     make_server,
     record_digest,
-    run_digest,
     send_alerts,
     send_pending_digests,
     write_digest_page,
-    write_outputs,
 )
 from monitor.pipeline.ingest import (
     build_matcher,
@@ -49,17 +52,20 @@ from monitor.pipeline.ingest import (
     follow_ups_stored,
     import_opml,
     ingest_entries,
+    next_poll_at,
     open_database,
     poll_due_feeds,
     poll_once,
-    search_articles,
     store_entry,
 )
+from monitor.pipeline.outputs import run_digest, write_outputs
+from monitor.pipeline.search import search_articles, search_variants
 
 __all__ = [
     "BackfillProgress",
     "BackfillReport",
     "BackfillSource",
+    "BaselineInfo",
     "DeriveReport",
     "WatchlistCheck",
     "add_baseline",
@@ -76,16 +82,22 @@ __all__ = [
     "digest_for_day",
     "ensure_watchlists",
     "export_opml",
+    "feed_health",
     "follow_ups_stored",
     "import_opml",
     "ingest_entries",
+    "list_baselines",
+    "list_feeds",
     "make_server",
+    "next_poll_at",
     "open_database",
     "poll_due_feeds",
     "poll_once",
     "record_digest",
+    "remove_baseline",
     "run_digest",
     "search_articles",
+    "search_variants",
     "send_alerts",
     "send_pending_digests",
     "store_entry",

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass
 from pathlib import Path
+
+import yaml
 
 from monitor.config import Settings
 from monitor.derive import derive, merge, slug, text_from_markdown, text_from_plain
@@ -192,3 +195,80 @@ def _baseline_article(source: str, settings: Settings) -> Article:
         title, text = page.title, "\n".join(p for p in split_paragraphs(page.text) if p)
         return dataclasses.replace(page, url=source, title=title, text=text)
     return Article(source, title, text, detect_language(text), None)
+
+
+@dataclass(frozen=True)
+class BaselineInfo:
+    """One baseline for `monitor baseline list`."""
+
+    baseline: Baseline
+    watchlist: Path | None  # None: not derived yet
+    entities: int
+
+
+def list_baselines(settings: Settings) -> list[BaselineInfo]:
+    """The baselines of index.yaml, each with its watchlist file and entity count."""
+    directory = Path(settings.watchlists_dir)
+    out = []
+    for baseline in load_baseline_index(directory / "baselines" / "index.yaml"):
+        path = directory / f"{baseline.id}.yaml"
+        entities = len(load_watchlist(path).entities) if path.is_file() else 0
+        out.append(BaselineInfo(baseline, path if path.is_file() else None, entities))
+    return out
+
+
+REMOVED_DIR = ".removed"  # where `baseline remove` moves a baseline's files: nothing is lost
+
+
+def _index_without(text: str, baseline_id: str) -> str | None:
+    """index.yaml's text without the list item whose id is ``baseline_id`` (comments and
+    the other items untouched), or None when no item has that id."""
+    lines = text.splitlines(keepends=True)
+    starts = [n for n, line in enumerate(lines) if re.match(r"^\s*- ", line)]
+    for number, start in enumerate(starts):
+        end = starts[number + 1] if number + 1 < len(starts) else len(lines)
+        block = "".join(lines[start:end])
+        try:
+            item = yaml.safe_load(block)
+        except yaml.YAMLError:
+            continue
+        if isinstance(item, list) and item and isinstance(item[0], dict):
+            if str(item[0].get("id")) == baseline_id:
+                while end > start and lines[end - 1].lstrip().startswith("#"):
+                    end -= 1  # a comment just before the next item belongs to it
+                return "".join(lines[:start] + lines[end:])
+    return None
+
+
+def remove_baseline(settings: Settings, baseline_id: str) -> list[Path]:
+    """Stop following a baseline: its index.yaml entry goes, and its text and watchlist
+    files move to <watchlists>/.removed/ (returned). Stored follow-ups stay in the database."""
+    directory = Path(settings.watchlists_dir)
+    index_path = directory / "baselines" / "index.yaml"
+    known = {b.id: b for b in load_baseline_index(index_path)}
+    if baseline_id not in known:
+        raise WatchlistError(
+            f"no baseline {baseline_id!r} in {index_path}",
+            hint="`monitor baseline list` shows the ids",
+        )
+    remaining = _index_without(index_path.read_text(encoding="utf-8"), baseline_id)
+    if remaining is None:
+        raise WatchlistError(f"cannot find the entry of {baseline_id!r} in {index_path}")
+    tmp = index_path.with_name(f".{index_path.name}.tmp")
+    tmp.write_text(remaining, encoding="utf-8")
+    if {b.id for b in load_baseline_index(tmp)} != set(known) - {baseline_id}:
+        tmp.unlink()
+        raise WatchlistError(f"cannot remove {baseline_id!r} from {index_path} cleanly")
+    tmp.replace(index_path)
+    moved = []
+    removed = directory / REMOVED_DIR
+    for path, name in (
+        (directory / known[baseline_id].path, Path(known[baseline_id].path).name),
+        (directory / f"{baseline_id}.yaml", f"{baseline_id}.yaml"),
+        (directory / DERIVED_DIR / f"{baseline_id}.yaml", f"{baseline_id}.derived.yaml"),
+    ):
+        if path.is_file():
+            removed.mkdir(parents=True, exist_ok=True)
+            path.replace(removed / name)
+            moved.append(removed / name)
+    return moved

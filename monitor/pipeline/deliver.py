@@ -4,29 +4,32 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from http.server import ThreadingHTTPServer
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sqlite_utils import Database
 
-from monitor import atom, digest, mail, serve
+from monitor import atom, digest, health, mail, serve, timeutil
 from monitor.config import Settings
 from monitor.errors import (
     DeliveryError,
     MonitorError,
 )
+from monitor.feeds import load_feeds
 from monitor.models import (
     DeliveryReport,
     Digest,
+    FeedHealth,
     Watchlist,
 )
 from monitor.pipeline.ingest import open_database
 from monitor.watchlist import check_watchlists
 from storage import digests as outbox
+from storage import feeds as stored_feeds
 from storage import storage_errors
-from storage.matches import matches_between, recent_matches
+from storage.matches import matches_between
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +43,7 @@ log = logging.getLogger(__name__)
 
 DIGEST_CATCHUP_DAYS = 7  # a monitor that was off sends at most this many missed digests
 ALERT_LOOKBACK = dt.timedelta(days=1)  # older follow-ups go to the digest, not an alert
-FEED_ENTRIES = 200
+ATTENTION_FRESH = dt.timedelta(days=1)  # a digest ending longer ago says nothing of feeds now
 
 
 def _baselines(settings: Settings) -> list[Watchlist]:
@@ -56,16 +59,64 @@ def _titles(watchlists: Sequence[Watchlist]) -> dict[str, str]:
     return {w.baseline.id: w.baseline.title for w in watchlists}
 
 
+def _paragraphs(watchlists: Sequence[Watchlist]) -> dict[str, tuple[str, ...]]:
+    return {w.baseline.id: w.paragraphs for w in watchlists}
+
+
+def feed_health(db: Database, now: dt.datetime) -> list[FeedHealth]:
+    """Every stored feed's health at ``now``, with its articles of the last 7 days."""
+    recent = stored_feeds.articles_since(db, now - dt.timedelta(days=7))
+    return [
+        health.health_of(state, recent.get(state.origin_url, 0) or recent.get(state.url, 0))
+        for state in stored_feeds.all_feeds(db)
+    ]
+
+
+@storage_errors
+def list_feeds(
+    settings: Settings, now: dt.datetime, feeds_file: str | Path | None = None
+) -> list[FeedHealth]:
+    """`monitor feeds list`: every feed's health; the feeds file's feeds are added first
+    (as a poll would), so a feed never polled yet shows as new."""
+    path = Path(feeds_file or settings.feeds_file)
+    db = open_database(settings)
+    try:
+        if path.is_file():
+            stored_feeds.sync_feeds(db, load_feeds(path), now)
+        return feed_health(db, now)
+    finally:
+        db.close()
+
+
+def attention_for(db: Database, end: dt.datetime, now: dt.datetime) -> list[FeedHealth]:
+    """Feeds failing for more than a day, for a digest whose window ended at most a day
+    before ``now`` (an old day's digest, caught up or backfilled, says nothing of feeds now)."""
+    if now - end > ATTENTION_FRESH:
+        return []
+    return health.needing_attention(feed_health(db, now), now)
+
+
 def build_daily_digest(
-    db: Database, settings: Settings, day: dt.date, titles: Mapping[str, str] | None = None
+    db: Database,
+    settings: Settings,
+    day: dt.date,
+    watchlists: Sequence[Watchlist] | None = None,
+    *,
+    now: dt.datetime | None = None,
+    so_far: bool = False,
 ) -> Digest:
+    """One local day's digest; with ``now``, feeds needing attention are part of it."""
     start, end = digest.day_window(day, settings.timezone)
+    known = watchlists if watchlists is not None else _baselines(settings)
     return digest.daily_digest(
         matches_between(db, start, end),
         day,
         timezone=settings.timezone,
         base_url=settings.base_url,
-        baseline_titles=titles if titles is not None else _titles(_baselines(settings)),
+        baseline_titles=_titles(known),
+        paragraphs=_paragraphs(known),
+        attention=attention_for(db, end, now) if now is not None else (),
+        so_far=so_far,
     )
 
 
@@ -150,7 +201,6 @@ def send_pending_digests(db: Database, settings: Settings, now: dt.datetime) -> 
     """Build the daily digests that are due (digest_time of the next local day has passed)
     and not yet recorded, write their pages, record them, then send everything unsent."""
     watchlists = _baselines(settings)
-    titles = _titles(watchlists)
     recorded = outbox.keys(db, "daily")
     last = max((dt.date.fromisoformat(k) for k in recorded), default=None)
     built: list[str] = []
@@ -159,7 +209,7 @@ def send_pending_digests(db: Database, settings: Settings, now: dt.datetime) -> 
     for day in digest.days_due(
         now, settings.timezone, settings.digest_time, last, DIGEST_CATCHUP_DAYS
     ):
-        daily = build_daily_digest(db, settings, day, titles)
+        daily = build_daily_digest(db, settings, day, watchlists, now=now)
         written.append(str(write_digest_page(settings, daily)))
         if not settings.smtp_host:
             continue
@@ -187,44 +237,20 @@ def send_alerts(db: Database, settings: Settings, now: dt.datetime) -> DeliveryR
     if rows:
         pairs = [(int(r["article_id"]), str(r["baseline_id"])) for r in rows]
         key = f"{now.astimezone(dt.UTC):%Y-%m-%dT%H:%M:%SZ}-{pairs[0][0]}-{len(pairs)}"
+        watchlists = _baselines(settings)
         alert = digest.alert_digest(
             rows,
             key,
             now,
             timezone=settings.timezone,
             base_url=settings.base_url,
-            baseline_titles=_titles(_baselines(settings)),
+            baseline_titles=_titles(watchlists),
+            paragraphs=_paragraphs(watchlists),
         )
         if record_digest(db, settings, alert, now, alerted=pairs) is not None:
             built.append(key)
     sent, failed = deliver_pending(db, settings, now, "alert")
     return DeliveryReport(built=tuple(built), sent=tuple(sent), failed=tuple(failed))
-
-
-@storage_errors
-def write_outputs(db: Database, settings: Settings, now: dt.datetime) -> list[Path]:
-    """RSS and Atom feeds of recent follow-ups, the latest completed day's digest page
-    (digest.html) and one page per baseline (the targets of passage links), all written
-    atomically into settings.outputs. Returns the files whose content changed."""
-    out = settings.outputs
-    watchlists = _baselines(settings)
-    titles = _titles(watchlists)
-    items = digest.items_from_rows(recent_matches(db, FEED_ENTRIES), settings.base_url)
-    feed = atom.build_feed(items, base_url=settings.base_url, now=now, baseline_titles=titles)
-    pages: dict[Path, bytes | str] = {
-        out / "feed.xml": atom.render_rss(feed),
-        out / "atom.xml": atom.render_atom(feed),
-    }
-    yesterday = now.astimezone(ZoneInfo(settings.timezone)).date() - dt.timedelta(days=1)
-    latest = build_daily_digest(db, settings, yesterday, titles)
-    pages[out / "digest.html"] = digest.render_html(latest)
-    pages[out / "digests" / f"daily-{latest.key}.html"] = digest.render_html(latest)
-    for watchlist in watchlists:
-        baseline = watchlist.baseline
-        pages[out / "baselines" / f"{baseline.id}.html"] = digest.render_baseline_page(
-            baseline.id, baseline.title, watchlist.paragraphs, baseline.source_url
-        )
-    return [path for path, data in pages.items() if atom.write_atomic(path, data)]
 
 
 @storage_errors
@@ -239,7 +265,8 @@ def digest_for_day(
 ) -> tuple[Path, DeliveryReport]:
     """`monitor digest`: build one day's digest and write its page; with ``send``, record it
     in the outbox (once per day) and deliver it unless it was sent already."""
-    built = build_daily_digest(db, settings, day)
+    today = timeutil.local_day(now, settings.timezone)
+    built = build_daily_digest(db, settings, day, now=now, so_far=day >= today)
     page = write_digest_page(settings, built, out)
     if out is not None:
         atom.write_atomic(out / f"{built.kind}-{built.key}.txt", digest.render_text(built))
@@ -284,25 +311,3 @@ def make_server(settings: Settings, port: int | None = None) -> ThreadingHTTPSer
     return serve.make_server(
         settings.outputs, settings.serve_host, settings.serve_port if port is None else port
     )
-
-
-def run_digest(
-    settings: Settings,
-    now: dt.datetime,
-    day: dt.date | None = None,
-    *,
-    send: bool = False,
-    out: str | Path | None = None,
-) -> tuple[dt.date, Path, DeliveryReport]:
-    """`monitor digest`: one day's digest (default: yesterday, local time), written and
-    optionally sent; the feeds and pages in the outputs directory are refreshed too."""
-    if day is None:
-        day = now.astimezone(ZoneInfo(settings.timezone)).date() - dt.timedelta(days=1)
-    db = open_database(settings)
-    try:
-        directory = Path(out) if out else None
-        page, report = digest_for_day(db, settings, day, now, send=send, out=directory)
-        write_outputs(db, settings, now)
-    finally:
-        db.close()
-    return day, page, report

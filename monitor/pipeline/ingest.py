@@ -9,7 +9,7 @@ import datetime as dt
 import logging
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from sqlite_utils import Database
 
@@ -78,14 +78,34 @@ def open_database(settings: Settings) -> Database:
 
 
 def poll_once(
-    settings: Settings, now: dt.datetime, feeds_file: str | Path | None = None
+    settings: Settings,
+    now: dt.datetime,
+    feeds_file: str | Path | None = None,
+    *,
+    force: bool = False,
 ) -> PollReport:
-    """`monitor poll`: one cycle on the configured database."""
+    """`monitor poll`: one cycle on the configured database (``force``: every feed)."""
     db = open_database(settings)
     try:
-        return poll_due_feeds(db, settings, now, feeds_file)
+        return poll_due_feeds(db, settings, now, feeds_file, force=force)
     finally:
         db.close()
+
+
+@storage_errors
+def next_poll_at(settings: Settings, feeds_file: str | Path | None = None) -> dt.datetime | None:
+    """When the next feed of the feeds file is due (None: no feed has a time yet)."""
+    origins = {feed.url for feed in load_feeds(feeds_file or settings.feeds_file)}
+    db = open_database(settings)
+    try:
+        times = [
+            state.next_poll_at
+            for state in stored_feeds.all_feeds(db)
+            if state.origin_url in origins and state.next_poll_at is not None
+        ]
+    finally:
+        db.close()
+    return min(times, default=None)
 
 
 def import_opml(
@@ -148,14 +168,20 @@ def poll_due_feeds(
     *,
     matcher: Matcher | None = None,
     watchlist_problems: list[str] | None = None,
+    force: bool = False,
 ) -> PollReport:
-    """One poll cycle: every due feed of the feeds file is fetched (conditionally), parsed, and
-    its new entries ingested. A feed that fails is recorded with its backoff; the others go on.
-    Feed validators are stored only after the feed's entries are, so a kill loses nothing."""
+    """One poll cycle: every due feed of the feeds file (``force``: every feed, whatever its
+    schedule) is fetched (conditionally), parsed, and its new entries ingested. A feed that
+    fails is recorded with its backoff; the others go on. Feed validators are stored only
+    after the feed's entries are, so a kill loses nothing."""
     feeds = load_feeds(feeds_file or settings.feeds_file)
     stored_feeds.sync_feeds(db, feeds, now)
     by_origin = {feed.url: feed for feed in feeds}
-    due = spread_by_host(stored_feeds.due_feeds(db, now, origins=by_origin), lambda s: s.url)
+    if force:
+        chosen = [s for s in stored_feeds.all_feeds(db) if s.origin_url in by_origin]
+    else:
+        chosen = stored_feeds.due_feeds(db, now, origins=by_origin)
+    due = spread_by_host(chosen, lambda s: s.url)
     if not due:
         return PollReport()
     matcher = matcher or build_matcher(settings, watchlist_problems)
@@ -504,12 +530,3 @@ def store_entry(
 def follow_ups_stored(db: Database, start: dt.datetime, end: dt.datetime) -> int:
     """How many follow-ups belong to articles stored in [start, end)."""
     return len(matches_between(db, start, end))
-
-
-def search_articles(settings: Settings, query: str, limit: int = 20) -> list[dict[str, Any]]:
-    """Stored articles containing every word of ``query``, best first."""
-    db = open_database(settings)
-    try:
-        return stored_articles.search(db, query, limit)
-    finally:
-        db.close()
