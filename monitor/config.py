@@ -31,6 +31,12 @@ class Settings:
     # storage
     data_dir: str = _setting("data", "directory for the database and generated outputs")
     db_path: str = _setting("", "SQLite database file; empty means <data_dir>/monitor.db")
+    database_url: str = _setting(
+        "", "postgresql://user@host/db for PostgreSQL; empty means the SQLite file at db_path"
+    )
+    queue_url: str = _setting(
+        "", "redis://host:6379/0 of the task queue for `monitor worker`; empty: one process"
+    )
     # watchlists and feeds
     watchlists_dir: str = _setting("watchlists", "baselines, derived watchlists and alias data")
     feeds_file: str = _setting("watchlists/feeds.yaml", "the feeds to poll")
