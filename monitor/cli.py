@@ -501,3 +501,10 @@ def baseline_add_command(ctx: click.Context, source: str, baseline_id: str | Non
     print(f"{report.baseline_id}: wrote {report.path} ({report.entities} entities)")
     if report.unreviewed:
         print(f"  to review (reviewed: false): {', '.join(report.unreviewed)}")
+
+
+# The scale-out commands live in their own module (monitor/cli_scale.py).
+from monitor.cli_scale import COMMANDS as _SCALE_COMMANDS  # noqa: E402
+
+for _command in _SCALE_COMMANDS:
+    cli.add_command(_command)
