@@ -37,6 +37,9 @@ class Settings:
     queue_url: str = _setting(
         "", "redis://host:6379/0 of the task queue for `monitor worker`; empty: one process"
     )
+    job_lease_seconds: int = _setting(
+        300, "a queued job claimed this long ago and not finished is run again"
+    )
     # watchlists and feeds
     watchlists_dir: str = _setting("watchlists", "baselines, derived watchlists and alias data")
     feeds_file: str = _setting("watchlists/feeds.yaml", "the feeds to poll")

@@ -38,13 +38,16 @@ log = logging.getLogger(__name__)
 QUEUE = "monitor"
 ACTOR = "run_job"
 NAMESPACE = "monitor"
-JOB_LEASE = dt.timedelta(minutes=5)  # a running claim older than this is taken over
 RESEND_AFTER = dt.timedelta(minutes=10)  # a job queued this long unstarted is sent again
 SCHEDULER_LOCK = 7_301_014  # the advisory lock `monitor dispatch` holds
 
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+def lease(settings: Settings) -> dt.timedelta:
+    return dt.timedelta(seconds=max(1, settings.job_lease_seconds))
 
 
 def require_scale_settings(settings: Settings) -> None:
@@ -104,6 +107,7 @@ class Dispatcher:
 
     ledger: JobLedger
     broker: Any
+    lease: dt.timedelta = dt.timedelta(minutes=5)  # settings.job_lease_seconds
 
     def send(self, job: Job, now: dt.datetime | None = None) -> bool:
         if not self.ledger.enqueue(job, now or utcnow()):
@@ -113,7 +117,7 @@ class Dispatcher:
 
     def resend_lost(self, now: dt.datetime) -> int:
         """Send again the jobs queued long ago and never started (Redis lost them)."""
-        jobs = self.ledger.unsent(now - RESEND_AFTER, now - JOB_LEASE)
+        jobs = self.ledger.unsent(now - RESEND_AFTER, now - self.lease)
         for job in jobs:
             self._message(job.key)
         return len(jobs)
@@ -175,7 +179,7 @@ def run_dispatch(
     require_scale_settings(settings)
     storage = PostgresStorage(settings.database_url)
     broker = make_broker(settings.queue_url)
-    dispatcher = Dispatcher(JobLedger(storage.conn), broker)
+    dispatcher = Dispatcher(JobLedger(storage.conn), broker, lease(settings))
     try:
         with sole_scheduler(storage):
             if once:
@@ -254,7 +258,7 @@ def declare_actor(broker: Any, settings: Settings) -> None:
         if local.ctx is None or local.ledger is None:
             storage = PostgresStorage(settings.database_url)
             ledger = JobLedger(storage.conn)
-            dispatcher = Dispatcher(ledger, broker)
+            dispatcher = Dispatcher(ledger, broker, lease(settings))
             local.ctx = tasks.JobContext(
                 settings=settings,
                 storage=storage,
@@ -269,7 +273,7 @@ def declare_actor(broker: Any, settings: Settings) -> None:
     def run_job(key: str) -> None:
         ctx, ledger = context()
         me = worker_name()
-        job = ledger.claim(key, me, utcnow(), JOB_LEASE)
+        job = ledger.claim(key, me, utcnow(), lease(settings))
         if job is None:
             return  # done already, or another worker holds a live claim
         try:
@@ -300,6 +304,9 @@ def run_worker(
     broker = make_broker(settings.queue_url)
     declare_actor(broker, settings)
     worker = dramatiq.Worker(broker, queues={QUEUE}, worker_threads=max(1, threads))
+    # Hold no more messages than threads: a killed worker then strands only the jobs it was
+    # running (claimed in the ledger, so they are sent again once their lease runs out).
+    worker.queue_prefetch = max(1, threads)
     stop = stop or threading.Event()
     from monitor.scheduler import _stop_on_signals
 

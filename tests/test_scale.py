@@ -199,7 +199,9 @@ def wait_until_idle(
                 logs = "".join(p.read_text() for p in log_dir.glob("worker*.log"))
                 pytest.fail(f"a worker exited with {process.returncode}:\n{logs[-3000:]}")
         time.sleep(0.2)
-    pytest.fail(f"jobs still pending after 180 s: {ledger.status()}")
+    logs = "".join(p.read_text(errors="replace") for p in log_dir.glob("worker*.log"))
+    running = ledger.conn.execute("SELECT * FROM jobs WHERE status <> 'done'").fetchall()
+    pytest.fail(f"jobs still pending after 180 s: {running}\n{logs[-4000:]}")
 
 
 def scale_env(
@@ -219,6 +221,7 @@ def scale_env(
         "MONITOR_SMTP_PORT": str(settings.smtp_port),
         "MONITOR_SMTP_SECURITY": settings.smtp_security,
         "MONITOR_MAIL_TO": ",".join(settings.mail_to),
+        "MONITOR_JOB_LEASE_SECONDS": str(settings.job_lease_seconds),
     }
 
 
@@ -290,3 +293,86 @@ def test_two_workers_on_postgresql_store_what_the_single_sqlite_process_stores(
     assert len(runners) == 2, "both workers ran jobs"
     assert [subject for subject, _ in scaled_mail] == [subject for subject, _ in single_mail]
     assert digest_content(scaled_mail) == digest_content(single_mail)
+
+
+def test_a_worker_killed_mid_page_fetch_loses_nothing_and_stores_nothing_twice(
+    http_server: conftest.TestHTTPServer,
+    settings: Settings,
+    postgres_url: str,
+    redis_url: str,
+    tmp_path: Path,
+) -> None:
+    pages, slow = 8, 3
+    for n in range(pages):
+        http_server.add(
+            f"/k/{n}.html",
+            story_page(n),
+            headers={"Content-Type": "text/html"},
+            delay=3.0 if n == slow else 0.0,
+        )
+    feed = http_server.add(
+        "/k.xml", rss(http_server, "k", range(pages)), headers={"Content-Type": RSS}
+    )
+    path = tmp_path / "feeds.yaml"
+    path.write_text(f"feeds:\n  - url: {feed}\n", encoding="utf-8")
+    scaled = dataclasses.replace(
+        settings,
+        watchlists_dir=str(REPO / "watchlists"),
+        feeds_file=str(path),
+        database_url=postgres_url,
+        queue_url=redis_url,
+        job_lease_seconds=2,
+    )
+    env = scale_env(scaled, path, postgres_url, redis_url)
+    storage = PostgresStorage(postgres_url)
+    broker = worker.make_broker(redis_url)
+    ledger = JobLedger(storage.conn)
+    dispatcher = worker.Dispatcher(ledger, broker, worker.lease(scaled))
+    slow_key = f"entry:{feed}\nk-{slow}"
+    try:
+        with workers(2, env, tmp_path) as processes:
+            worker.dispatch_tick(storage, dispatcher, scaled, NOW)
+            holder = wait_for_claim(storage, slow_key, http_server, f"/k/{slow}.html")
+            victim = next(p for p in processes if p.pid == holder)
+            victim.send_signal(signal.SIGKILL)
+            victim.wait()
+            survivors = [p for p in processes if p is not victim]
+            # The scheduler keeps ticking; once the dead worker's claim is older than the
+            # lease, a tick sends its job again and the survivor runs it.
+            deadline = time.monotonic() + 60
+            while ledger.status().by_kind["ingest_entry"].get("done", 0) < pages:
+                assert time.monotonic() < deadline, ledger.status()
+                worker.dispatch_tick(storage, dispatcher, scaled, NOW)
+                time.sleep(0.5)
+            wait_until_idle(ledger, survivors, tmp_path)
+        counts = storage.conn.execute(
+            "SELECT (SELECT count(*) FROM articles) AS articles, "
+            "(SELECT count(DISTINCT url) FROM articles) AS urls, "
+            "(SELECT count(*) FROM entries) AS entries, "
+            "(SELECT count(*) FROM article_sources) AS sources"
+        ).fetchone()
+        attempts = storage.conn.execute(
+            "SELECT attempts, status FROM jobs WHERE key = %s", [slow_key]
+        ).fetchone()
+    finally:
+        broker.close()
+        storage.close()
+
+    assert counts == {"articles": pages, "urls": pages, "entries": pages, "sources": pages}
+    assert attempts == {"attempts": 2, "status": "done"}
+    assert len(http_server.requests_for(f"/k/{slow}.html")) == 2
+
+
+def wait_for_claim(
+    storage: PostgresStorage, key: str, server: conftest.TestHTTPServer, path: str
+) -> int:
+    """The pid of the worker running ``key``, once its page request is in flight."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        row = storage.conn.execute(
+            "SELECT worker FROM jobs WHERE key = %s AND status = 'running'", [key]
+        ).fetchone()
+        if row and server.requests_for(path):
+            return int(row["worker"].split(":")[1])
+        time.sleep(0.05)
+    pytest.fail(f"{key} was not claimed within 60 s")
