@@ -32,7 +32,7 @@ class Settings:
     data_dir: str = _setting("data", "directory for the database and generated outputs")
     db_path: str = _setting("", "SQLite database file; empty means <data_dir>/monitor.db")
     database_url: str = _setting(
-        "", "postgresql://user@host/db for PostgreSQL; empty means the SQLite file at db_path"
+        "", "postgresql://user@host/db used by `monitor dispatch`, `worker` and `status`"
     )
     queue_url: str = _setting(
         "", "redis://host:6379/0 of the task queue for `monitor worker`; empty: one process"

@@ -66,11 +66,16 @@ def _as_postgres() -> dict[str, object]:
     return {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
 
 
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[PostgresServer]:
+class Unavailable(Exception):
+    """A server's binaries are not installed here."""
+
+
+@contextlib.contextmanager
+def postgres_cluster() -> Iterator[PostgresServer]:
+    """A throwaway PostgreSQL cluster on 127.0.0.1 (used by the fixtures and benchmarks)."""
     initdb, pg_ctl = postgres_bin("initdb"), postgres_bin("pg_ctl")
     if not initdb or not pg_ctl:
-        pytest.skip("PostgreSQL is not installed (apt-get install postgresql); .ci/run has it")
+        raise Unavailable("PostgreSQL is not installed (apt-get install postgresql)")
     drop = _as_postgres()
     root = Path(tempfile.mkdtemp(prefix="monitor-pg-"))
     if drop:
@@ -119,15 +124,27 @@ def postgres_server() -> Iterator[PostgresServer]:
         shutil.rmtree(root, ignore_errors=True)
 
 
+def create_database(server: PostgresServer, name: str) -> str:
+    import psycopg
+
+    with psycopg.connect(server.url("postgres"), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return server.url(name)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    try:
+        with postgres_cluster() as server:
+            yield server
+    except Unavailable as exc:
+        pytest.skip(f"{exc}; .ci/run installs it")
+
+
 @pytest.fixture
 def postgres_url(postgres_server: PostgresServer) -> str:
     """A fresh, empty database on the test cluster."""
-    import psycopg
-
-    name = f"monitor_test_{os.getpid()}_{next(_DATABASES)}"
-    with psycopg.connect(postgres_server.url("postgres"), autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return postgres_server.url(name)
+    return create_database(postgres_server, f"monitor_test_{os.getpid()}_{next(_DATABASES)}")
 
 
 @dataclass(frozen=True)
@@ -139,13 +156,14 @@ class RedisServer:
         return f"redis://127.0.0.1:{self.port}/0"
 
 
-@pytest.fixture(scope="session")
-def redis_server() -> Iterator[RedisServer]:
+@contextlib.contextmanager
+def redis_process() -> Iterator[RedisServer]:
+    """A throwaway redis-server on 127.0.0.1, no persistence."""
     binary = shutil.which("redis-server") or (
         "/usr/bin/redis-server" if Path("/usr/bin/redis-server").exists() else None
     )
     if binary is None:
-        pytest.skip("redis-server is not installed (apt-get install redis-server); .ci/run has it")
+        raise Unavailable("redis-server is not installed (apt-get install redis-server)")
     port = free_port()
     workdir = Path(tempfile.mkdtemp(prefix="monitor-redis-"))
     process = subprocess.Popen(
@@ -176,6 +194,15 @@ def redis_server() -> Iterator[RedisServer]:
             process.kill()
             process.wait()
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    try:
+        with redis_process() as server:
+            yield server
+    except Unavailable as exc:
+        pytest.skip(f"{exc}; .ci/run installs it")
 
 
 @pytest.fixture
