@@ -177,7 +177,12 @@ def run_single(settings: config.Settings) -> None:
 
 
 def run_workers(
-    settings: config.Settings, count: int, database_url: str, redis_url: str, expected: int
+    settings: config.Settings,
+    count: int,
+    database_url: str,
+    redis_url: str,
+    expected: int,
+    threads: int = 1,
 ) -> None:
     env = env_for(settings, MONITOR_DATABASE_URL=database_url, MONITOR_QUEUE_URL=redis_url)
     client = redis.Redis.from_url(redis_url)
@@ -188,7 +193,7 @@ def run_workers(
     dispatcher = worker.Dispatcher(ledger, broker)
     processes = [
         subprocess.Popen(
-            [sys.executable, "-m", "monitor", "worker"],
+            [sys.executable, "-m", "monitor", "worker", "--threads", str(threads)],
             env=env,
             cwd=ROOT,
             stdout=subprocess.DEVNULL,
@@ -223,7 +228,8 @@ def run_workers(
     storage.close()
     cpu = sum(u[0] for u in usage)
     print(
-        f"PostgreSQL, {count} worker(s): {wall:.1f} s wall, {stored} articles, "
+        f"PostgreSQL, {count} worker(s) x {threads} thread(s): {wall:.1f} s wall, "
+        f"{stored} articles, "
         f"{stored / wall:.0f} articles/s, workers {cpu:.1f} CPU s incl. start-up "
         f"({cpu / wall:.2f} cores), PostgreSQL {pg_cpu:.1f} CPU s, Redis {redis_used:.1f} CPU s, "
         f"peak per worker {max(u[1] for u in usage):.0f} MB; queue latency median "
@@ -239,6 +245,8 @@ def main() -> None:
     parser.add_argument("--hosts", type=int, default=50)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4])
     parser.add_argument("--per-host-delay", type=float, default=0.0)
+    parser.add_argument("--threads", type=int, default=1, help="threads per worker")
+    parser.add_argument("--no-single", action="store_true", help="skip the SQLite run")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
@@ -254,12 +262,20 @@ def main() -> None:
             f"{args.feeds} feeds x {args.items} real items, pages on {args.hosts} loopback "
             f"hosts, per_host_delay={args.per_host_delay}s, {os.cpu_count()} cores"
         )
-        run_single(dataclasses.replace(base, data_dir=str(tmp / "single")))
+        if not args.no_single:
+            run_single(dataclasses.replace(base, data_dir=str(tmp / "single")))
         with postgres_cluster() as pg, redis_process() as rd:
             for n, count in enumerate(args.workers):
                 url = create_database(pg, f"bench_{n}")
                 data = str(tmp / f"workers{count}")
-                run_workers(dataclasses.replace(base, data_dir=data), count, url, rd.url, expected)
+                run_workers(
+                    dataclasses.replace(base, data_dir=data),
+                    count,
+                    url,
+                    rd.url,
+                    expected,
+                    args.threads,
+                )
         for server in servers:
             server.shutdown()
 
