@@ -31,6 +31,7 @@ def dispatch_command(ctx: click.Context, once: bool) -> None:
     from monitor import worker
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # one line per tick is ours
     report = worker.run_dispatch(_settings(ctx), once=once)
     if report is not None:
         click.echo(
