@@ -39,6 +39,7 @@ QUEUE = "monitor"
 ACTOR = "run_job"
 NAMESPACE = "monitor"
 RESEND_AFTER = dt.timedelta(minutes=10)  # a job queued this long unstarted is sent again
+QUEUE_GRACE = dt.timedelta(seconds=5)  # a job recorded but not yet sent, not yet lost
 SCHEDULER_LOCK = 7_301_014  # the advisory lock `monitor dispatch` holds
 
 
@@ -116,8 +117,14 @@ class Dispatcher:
         return True
 
     def resend_lost(self, now: dt.datetime) -> int:
-        """Send again the jobs queued long ago and never started (Redis lost them)."""
-        jobs = self.ledger.unsent(now - RESEND_AFTER, now - self.lease)
+        """Send again the jobs whose message is lost: queued long ago and never started, or
+        claimed by a worker that died. When Redis holds no message at all while the ledger
+        has jobs waiting, Redis lost them (a restart without persistence): every waiting job
+        is sent again at once. A job sent twice still runs once (the claim)."""
+        queued_before = now - RESEND_AFTER
+        if self.broker.client.hlen(f"{NAMESPACE}:{QUEUE}.msgs") == 0:
+            queued_before = now - QUEUE_GRACE
+        jobs = self.ledger.unsent(queued_before, now - self.lease)
         for job in jobs:
             self._message(job.key)
         return len(jobs)

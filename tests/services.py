@@ -157,14 +157,14 @@ class RedisServer:
 
 
 @contextlib.contextmanager
-def redis_process() -> Iterator[RedisServer]:
-    """A throwaway redis-server on 127.0.0.1, no persistence."""
+def redis_process(port: int | None = None) -> Iterator[RedisServer]:
+    """A throwaway redis-server on 127.0.0.1 (on ``port`` if given), no persistence."""
     binary = shutil.which("redis-server") or (
         "/usr/bin/redis-server" if Path("/usr/bin/redis-server").exists() else None
     )
     if binary is None:
         raise Unavailable("redis-server is not installed (apt-get install redis-server)")
-    port = free_port()
+    port = port or free_port()
     workdir = Path(tempfile.mkdtemp(prefix="monitor-redis-"))
     process = subprocess.Popen(
         [

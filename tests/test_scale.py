@@ -20,6 +20,8 @@ from pathlib import Path
 
 import conftest
 import pytest
+import redis
+import services
 from psycopg.rows import tuple_row
 
 from monitor import pipeline, worker
@@ -376,3 +378,57 @@ def wait_for_claim(
             return int(row["worker"].split(":")[1])
         time.sleep(0.05)
     pytest.fail(f"{key} was not claimed within 60 s")
+
+
+def test_a_redis_restart_loses_no_enqueued_job(
+    http_server: conftest.TestHTTPServer,
+    settings: Settings,
+    postgres_url: str,
+    tmp_path: Path,
+) -> None:
+    """Jobs enqueued, then Redis restarts without persistence before any worker ran them:
+    the scheduler's next tick finds the queue empty and the ledger waiting, sends them again,
+    and the workers store every article."""
+    pages = 6
+    for n in range(pages):
+        http_server.add(f"/r/{n}.html", story_page(n), headers={"Content-Type": "text/html"})
+    feed = http_server.add(
+        "/r.xml", rss(http_server, "r", range(pages)), headers={"Content-Type": RSS}
+    )
+    path = tmp_path / "feeds.yaml"
+    path.write_text(f"feeds:\n  - url: {feed}\n", encoding="utf-8")
+    port = services.free_port()
+    storage = PostgresStorage(postgres_url)
+    ledger = JobLedger(storage.conn)
+    try:
+        with services.redis_process(port) as first:
+            scaled = dataclasses.replace(
+                settings,
+                watchlists_dir=str(REPO / "watchlists"),
+                feeds_file=str(path),
+                database_url=postgres_url,
+                queue_url=first.url,
+            )
+            broker = worker.make_broker(first.url)
+            dispatcher = worker.Dispatcher(ledger, broker, worker.lease(scaled))
+            assert worker.dispatch_tick(storage, dispatcher, scaled, NOW).enqueued == 2
+        # Redis is gone with both messages; the ledger still says they wait.
+        assert ledger.status().queued == 2
+        with services.redis_process(port) as second:
+            assert redis.Redis.from_url(second.url).hlen("monitor:monitor.msgs") == 0
+            env = scale_env(scaled, path, postgres_url, second.url)
+            resent = 0
+            with workers(2, env, tmp_path) as processes:
+                deadline = time.monotonic() + 60
+                while ledger.status().by_kind.get("ingest_entry", {}).get("done", 0) < pages:
+                    assert time.monotonic() < deadline, ledger.status()
+                    resent += worker.dispatch_tick(storage, dispatcher, scaled, NOW).resent
+                    time.sleep(0.5)
+                wait_until_idle(ledger, processes, tmp_path)
+            broker.close()
+        stored = storage.count_articles()
+    finally:
+        storage.close()
+
+    assert resent >= 2  # the poll and deliver jobs Redis lost (a job sent twice runs once)
+    assert stored == pages
