@@ -830,3 +830,10 @@ def baseline_remove_command(ctx: click.Context, baseline_id: str) -> None:
     print(f"removed {baseline_id} from the baselines")
     for path in moved:
         print(f"  moved to {path}")
+
+
+# The scale-out commands live in their own module (monitor/cli_scale.py).
+from monitor.cli_scale import COMMANDS as _SCALE_COMMANDS  # noqa: E402
+
+for _command in _SCALE_COMMANDS:
+    cli.add_command(_command)

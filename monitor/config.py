@@ -32,6 +32,15 @@ class Settings:
     # storage
     data_dir: str = _setting("data", "directory for the database and generated outputs")
     db_path: str = _setting("", "SQLite database file; empty means <data_dir>/monitor.db")
+    database_url: str = _setting(
+        "", "postgresql://user@host/db used by `monitor dispatch`, `worker` and `status`"
+    )
+    queue_url: str = _setting(
+        "", "redis://host:6379/0 of the task queue for `monitor worker`; empty: one process"
+    )
+    job_lease_seconds: int = _setting(
+        300, "a queued job claimed this long ago and not finished is run again"
+    )
     # watchlists and feeds
     watchlists_dir: str = _setting("watchlists", "baselines, derived watchlists and alias data")
     feeds_file: str = _setting("watchlists/feeds.yaml", "the feeds to poll")

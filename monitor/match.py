@@ -26,6 +26,7 @@ import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import ahocorasick
 import opencc
@@ -416,21 +417,27 @@ def build(
     relevance_model: str = "",
     threshold: float = 0.5,
     encoder_model: str = "",
+    cache_dir: Path | None = None,
 ) -> Matcher:
     """The matcher the configuration asks for: the learned relevance model (the shipped one,
     or a file ``monitor train`` wrote), or the hand-written rules."""
     if relevance_model == RULES:
         return Matcher(watchlists, threshold)
     model = load_model(relevance_model) if relevance_model else None
-    return learned_matcher(watchlists, model, encoder_model)
+    return learned_matcher(watchlists, model, encoder_model, cache_dir)
 
 
 def learned_matcher(
-    watchlists: Sequence[Watchlist], model: RelevanceModel | None = None, encoder_name: str = ""
+    watchlists: Sequence[Watchlist],
+    model: RelevanceModel | None = None,
+    encoder_name: str = "",
+    cache_dir: Path | None = None,
 ) -> Matcher:
-    """A Matcher whose decision is the relevance model's (the shipped one by default)."""
+    """A Matcher whose decision is the relevance model's (the shipped one by default);
+    ``cache_dir`` keeps the baselines' vectors between runs."""
     matcher = Matcher(watchlists)
-    matcher.judge = make_judge(watchlists, background_rates(matcher), model, encoder_name)
+    rates = background_rates(matcher)
+    matcher.judge = make_judge(watchlists, rates, model, encoder_name, cache_dir)
     return matcher
 
 

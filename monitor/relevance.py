@@ -18,8 +18,10 @@ reading the model file the caller names.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import math
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -141,6 +143,61 @@ def embed_baseline(
             for key, values in sims.items()
         }
     return dataclasses.replace(vectors, calibration=calibration)
+
+
+_ARRAYS = ("title", "paragraphs", "whole", "threads", "sentences", "subjects")
+
+
+def cached_baseline_vectors(
+    watchlist: Watchlist,
+    encoder: Encoder,
+    background: Sequence[str],
+    background_vectors: Vectors,
+    cache_dir: Path | None,
+) -> BaselineVectors:
+    """embed_baseline through a file cache: encoding a baseline's sentences is the costly part
+    of starting the matcher, and it only changes when the baseline or its watchlist does."""
+    if cache_dir is None:
+        return embed_baseline(watchlist, encoder, background, background_vectors)
+    path = cache_dir / f"{watchlist.baseline.id}.vectors.npz"
+    key = _vectors_key(watchlist, encoder, len(background))
+    try:
+        with np.load(path) as data:
+            if str(data["key"]) == key:
+                return BaselineVectors(
+                    **{name: data[name] for name in _ARRAYS},
+                    paragraph_numbers=tuple(int(n) for n in data["paragraph_numbers"]),
+                    calibration=json.loads(str(data["calibration"])),
+                )
+    except (OSError, KeyError, ValueError):
+        pass  # no cache yet, or an old or damaged one: encode again
+    vectors = embed_baseline(watchlist, encoder, background, background_vectors)
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f".{path.stem}.{os.getpid()}.npz")
+        np.savez(
+            partial,
+            key=np.asarray(key),
+            paragraph_numbers=np.asarray(vectors.paragraph_numbers),
+            calibration=np.asarray(json.dumps(vectors.calibration)),
+            **{name: getattr(vectors, name) for name in _ARRAYS},
+        )
+        partial.replace(path)  # atomic: another process never reads half a file
+    except OSError:
+        pass  # a read-only folder only costs the encoding next time
+    return vectors
+
+
+def _vectors_key(watchlist: Watchlist, encoder: Encoder, background_size: int) -> str:
+    parts = [
+        encoder.name,
+        str(background_size),
+        watchlist.baseline.title,
+        *watchlist.paragraphs,
+        *(_subject_text(e) for e in watchlist.entities[:SUBJECTS]),
+        *(",".join(map(str, t.paragraphs)) for t in watchlist.threads),
+    ]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
 def _subject_text(entity: Entity) -> str:
@@ -350,12 +407,15 @@ class Judge:
         background: Sequence[str],
         background_vecs: Vectors,
         background_rates: dict[str, float],
+        cache_dir: Path | None = None,
     ) -> None:
+        """``cache_dir``: where each baseline's vectors are kept between runs (a watchlist
+        folder's .derived/), keyed by the encoder and the baseline's text and subjects."""
         self.model = model
         self.encoder = encoder
         self.vectors = {
             w.baseline.id: dataclasses.replace(
-                embed_baseline(w, encoder, background, background_vecs),
+                cached_baseline_vectors(w, encoder, background, background_vecs, cache_dir),
                 background_rate=background_rates.get(w.baseline.id, 0.0),
             )
             for w in watchlists
@@ -427,6 +487,7 @@ def make_judge(
     background_rates: dict[str, float],
     model: RelevanceModel | None = None,
     encoder_name: str = "",
+    cache_dir: Path | None = None,
 ) -> Judge:
     """A Judge with the shipped model, the offline encoder and the shipped background."""
     from monitor.encoder import load_encoder
@@ -440,4 +501,5 @@ def make_judge(
         texts,
         background_vectors(encoder, texts),
         background_rates,
+        cache_dir,
     )

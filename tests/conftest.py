@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from services import postgres_server, postgres_url, redis_server, redis_url  # noqa: F401
 
 from monitor import config
 

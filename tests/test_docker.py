@@ -153,3 +153,30 @@ def test_data_directory_is_prepared_before_it_becomes_a_volume() -> None:
     user = [rest for keyword, rest in instructions if keyword == "USER"]
     assert user
     assert user[-1] != "root"
+
+
+def test_the_scale_profile_runs_one_scheduler_workers_postgres_redis_serve_and_mailpit(
+    compose: dict[str, Any],
+) -> None:
+    services = compose["services"]
+    scale = {name for name, s in services.items() if "scale" in s.get("profiles", [])}
+    assert scale == {"postgres", "redis", "scheduler", "worker", "scale-serve"}
+    assert "profiles" not in services["mailpit"]  # shared by both setups
+    assert services["scheduler"]["command"] == ["monitor", "dispatch"]
+    assert "replicas" not in services["scheduler"].get("deploy", {})
+    assert services["worker"]["deploy"]["replicas"] >= 2
+    names = {name for name, _, _ in config.setting_help()}
+    for name in ("scheduler", "worker", "scale-serve"):
+        command = services[name]["command"]
+        help_run = CliRunner().invoke(cli, [*command[1:], "--help"], obj={})
+        assert help_run.exit_code == 0, help_run.output
+        env = {
+            key: re.sub(r"\$\{[A-Z_]+:-([^}]*)\}", r"\1", str(value))
+            for key, value in services[name]["environment"].items()
+        }
+        assert {key[len(config.ENV_PREFIX) :].lower() for key in env} <= names
+        config.load(None, env=env)
+    worker_env = services["worker"]["environment"]
+    assert worker_env["MONITOR_DATABASE_URL"].startswith("postgresql://")
+    assert worker_env["MONITOR_DATABASE_URL"].split("@")[1].startswith("postgres:")
+    assert worker_env["MONITOR_QUEUE_URL"] == "redis://redis:6379/0"

@@ -50,7 +50,7 @@ from monitor.models import (
     PollReport,
     Watchlist,
 )
-from monitor.pipeline.baselines import ensure_watchlists
+from monitor.pipeline.baselines import DERIVED_DIR, ensure_watchlists
 from monitor.watchlist import check_watchlists
 from storage import articles as stored_articles
 from storage import feeds as stored_feeds
@@ -151,6 +151,7 @@ def build_matcher(settings: Settings, problems: list[str] | None = None) -> Matc
         settings.relevance_model,
         settings.match_threshold,
         settings.encoder_model,
+        Path(settings.watchlists_dir) / DERIVED_DIR,
     )
 
 
