@@ -78,10 +78,21 @@ def chinese(phrase: str, frequency: dict[str, int] | None = None) -> list[str]:
     return words[:CHINESE_PER_GLOSS]
 
 
+def is_common_english(word: str) -> bool:
+    """Whether a single English word is everyday vocabulary: a gloss of some Chinese word
+    itself or after stripping a regular ending (Modifying -> modify, Goods -> good)."""
+    key = word.casefold()
+    table = _tables()[1]
+    stems = {key, key[:-1], key[:-2], key[:-3], key[:-3] + "e", key[:-2] + "e", key[:-3] + "y"}
+    return any(len(stem) >= 3 and stem in table for stem in stems)
+
+
 def compose(parts: list[str]) -> str:
     """An English rendering of a compound from its parts' first glosses (出口 + 管制 ->
     "export control"), or "" when a part has none."""
     glosses = [english(part) for part in parts]
-    if len(parts) < 2 or not all(glosses):
+    # single characters have dozens of senses (物项 -> "thing" + "back of neck"): only
+    # compounds of real words compose
+    if len(parts) < 2 or not all(glosses) or any(len(part) < 2 for part in parts):
         return ""
     return " ".join(g[0] for g in glosses)

@@ -28,6 +28,7 @@ import ahocorasick
 import jieba
 import jieba.posseg
 
+from monitor import dictionary
 from monitor.text import fold, has_chinese
 
 jieba.setLogLevel(60)  # jieba prints its dictionary loading to stderr otherwise
@@ -226,8 +227,29 @@ def _latin_phrases(paragraph: str) -> Iterable[tuple[str, str, tuple[str, ...]]]
                 if any("." in w and len(w) <= 5 for w in run):
                     continue  # a.m., U.S.C., Sec.: abbreviations, not subjects
                 capitals = all(w[0].isupper() for w in run)
+                if _clause_like(run, lowered, capitals, stop):
+                    continue
                 kind = "name" if capitals else "concept"
                 yield text, kind, tuple(run)
+
+
+def _clause_like(
+    run: Sequence[str], lowered: Sequence[str], capitals: bool, stop: frozenset[str]
+) -> bool:
+    """Word runs that are pieces of a clause, not subjects: "duties imposed", "conditions
+    reflected" (a participle closes it), "States in response" (a preposition inside a run
+    that is not a name), "Modifying", "Trading" (an everyday word capitalised by a heading)."""
+    last = run[-1]
+    if len(run) > 1 and last.islower() and last.endswith("ed") and len(last) > 4:
+        return True
+    if not capitals and any(w in stop and w not in ("of", "and") for w in lowered[1:-1]):
+        return True
+    return (
+        len(run) == 1
+        and capitals
+        and not (last.isupper() and len(last) <= ACRONYM_CHARS)
+        and dictionary.is_common_english(last)
+    )
 
 
 def extract(
@@ -289,10 +311,31 @@ def _chinese_tallies(title: str, paragraphs: Sequence[str]) -> dict[str, _Tally]
             continue  # a verb, adverb or particle jieba knows: not a subject
         if _clause_fragment(gram, grams):
             continue
-        kind = NAME_TAGS.get(tag, "name" if not tag and gram not in _jieba_idf() else "concept")
         parts = tuple(jieba.lcut(gram, HMM=False))
+        if _glued_to_function_word(gram):
+            continue
+        # a compound of dictionary words (人工智能公司, 外国芯片) is a concept, not a name
+        unknown = not tag and gram not in _jieba_idf() and not is_compound(parts)
+        kind = NAME_TAGS.get(tag, "name" if unknown else "concept")
         tallies[fold(gram)] = _Tally(gram, kind, parts, count, set(where))
     return tallies
+
+
+def is_compound(parts: Sequence[str]) -> bool:
+    """Made only of dictionary words of two or more characters (jieba cut without guessing)."""
+    return len(parts) > 1 and all(len(part) >= 2 for part in parts)
+
+
+def _glued_to_function_word(gram: str) -> bool:
+    """做人形, 向日本, 上一切, 做的事情: a single-character verb, preposition, locative or
+    pronoun in front of a word, or a structural particle inside: pieces of a clause."""
+    words = [(w.word, w.flag) for w in jieba.posseg.cut(gram)]
+    if len(words) < 2:
+        return False
+    if any(flag == "uj" for _, flag in words):
+        return True
+    first_word, first_flag = words[0]
+    return len(first_word) == 1 and first_flag[0] in "vpfrdc"
 
 
 def _clause_fragment(gram: str, grams: dict[str, tuple[int, set[int]]]) -> bool:

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from monitor import dictionary
-from monitor.keyphrases import Background, Phrase, extract, is_boilerplate
+from monitor.keyphrases import Background, Phrase, extract, is_boilerplate, is_compound
 from monitor.models import Entity, Passage, Thread, split_sentences
 from monitor.text import convert, fold, has_chinese
 
@@ -123,8 +123,8 @@ def _with_short_forms(entity: Entity, phrase: Phrase, background: Background) ->
     text = phrase.text
     if not has_chinese(text) or len(text) < 4 or entity.role == "context":
         return entity
-    if text in _jieba_frequency():
-        return entity
+    if text in _jieba_frequency() or is_compound(phrase.parts):
+        return entity  # a word, or a compound of words (人工智能公司): not a name to shorten
     shorts = {text[:n] for n in (2, 3)} | {text[-n:] for n in (2, 3)}
     shorts = {s for s in shorts if s not in _jieba_frequency() and has_chinese(s)}
     rare = background.document_frequency(fold(s) for s in shorts)
@@ -140,7 +140,9 @@ def _with_short_forms(entity: Entity, phrase: Phrase, background: Background) ->
 
 def _display_name(phrase: Phrase, aliases: dict[str, tuple[str, ...]]) -> str:
     english = aliases.get("en", ())
-    if has_chinese(phrase.text) and english and phrase.kind == "concept":
+    # a gloss composed word by word ("human form robot") reads worse than the article's word
+    glossed = english and english[0] in dictionary.english(phrase.text)
+    if has_chinese(phrase.text) and glossed and phrase.kind == "concept":
         return f"{english[0]} ({phrase.text})"
     return phrase.text
 
