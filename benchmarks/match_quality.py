@@ -84,9 +84,7 @@ def measure(variant: Variant) -> dict[str, Any]:
 
 
 def _measured(variant: Variant, watchlists: Path) -> dict[str, Any]:
-    result = evaluate.run(
-        variant.corpus, watchlists, relevance_model=variant.relevance_model
-    )
+    result = evaluate.run(variant.corpus, watchlists, relevance_model=variant.relevance_model)
     floor_f1 = result["keyword_floor"]["f1"]
     result["f1_over_keyword"] = round(result["f1"] / floor_f1, 4) if floor_f1 else 0.0
     return result
