@@ -156,3 +156,20 @@ def test_a_blank_line_or_a_first_line_repeating_the_title_is_not_a_paragraph() -
         (6, "Second one."),
     ]
     assert loose == ()
+
+
+def test_the_thread_a_follow_up_moves_is_stored_and_shown_on_digest_and_timeline(
+    server,
+) -> None:
+    s, _ = server
+    db = new_db(s)
+    stored = DAY_START + dt.timedelta(hours=2)
+    article_id = store_article(
+        db, url="https://news.test/h200", title="US weighs H200 exports", stored_at=stored
+    )
+    follow_up(db, article_id, "goujon-real-stakes", 0.9, stored, thread="Chip export controls")
+    pipeline.write_outputs(db, s, NOW)
+
+    for page in ("digest.html", "baselines/goujon-real-stakes.html"):
+        text = (s.outputs / page).read_text(encoding="utf-8")
+        assert "Chip export controls" in text, page
