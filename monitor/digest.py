@@ -396,17 +396,20 @@ def _env() -> jinja2.Environment:
     return _environment()  # built once: the templates are read-only
 
 
-def _context(digest: Digest) -> dict[str, Any]:
+def _context(digest: Digest, feedback: bool = False) -> dict[str, Any]:
     return {
         "d": digest,
+        "feedback": feedback,
         "subject": subject(digest),
         "counts": counts(digest),
         "toc": table_of_contents(digest.stories),
     }
 
 
-def render_html(digest: Digest) -> str:
-    return _env().get_template("digest.html.j2").render(**_context(digest))
+def render_html(digest: Digest, feedback: bool = False) -> str:
+    """``feedback``: right/wrong buttons beside each follow-up, for the pages `monitor serve`
+    shows (they post to it); never in email."""
+    return _env().get_template("digest.html.j2").render(**_context(digest, feedback))
 
 
 def render_text(digest: Digest) -> str:
