@@ -190,6 +190,15 @@ def _item(row: Mapping[str, Any], base_url: str) -> DigestItem:
     )
 
 
+def threads_of(rows: Iterable[Mapping[str, Any]]) -> dict[tuple[int, str], str]:
+    """(article id, baseline id) -> the baseline thread that follow-up moves, where known."""
+    return {
+        (int(row["article_id"]), str(row["baseline_id"])): clean(str(row["thread"]))
+        for row in rows
+        if row.get("thread")
+    }
+
+
 def items_from_rows(rows: Iterable[Mapping[str, Any]], base_url: str) -> list[DigestItem]:
     """One item per follow-up, unfolded (the feed gives each follow-up its own entry)."""
     return [_item(row, base_url) for row in rows]
@@ -242,12 +251,11 @@ def build_digest(
     as the why when present, anything else is ignored."""
     titles = baseline_titles or {}
     by_baseline: dict[str, list[DigestItem]] = {}
-    threads: dict[tuple[int, str], str] = {}
+    rows = list(rows)
+    threads = threads_of(rows)
     for row in rows:
         item = _item(row, base_url)
         by_baseline.setdefault(item.baseline_id, []).append(item)
-        if row.get("thread"):
-            threads[(item.article_id, item.baseline_id)] = clean(str(row["thread"]))
     sections = [
         DigestSection(
             baseline_id=baseline_id,
@@ -388,17 +396,20 @@ def _env() -> jinja2.Environment:
     return _environment()  # built once: the templates are read-only
 
 
-def _context(digest: Digest) -> dict[str, Any]:
+def _context(digest: Digest, feedback: bool = False) -> dict[str, Any]:
     return {
         "d": digest,
+        "feedback": feedback,
         "subject": subject(digest),
         "counts": counts(digest),
         "toc": table_of_contents(digest.stories),
     }
 
 
-def render_html(digest: Digest) -> str:
-    return _env().get_template("digest.html.j2").render(**_context(digest))
+def render_html(digest: Digest, feedback: bool = False) -> str:
+    """``feedback``: right/wrong buttons beside each follow-up, for the pages `monitor serve`
+    shows (they post to it); never in email."""
+    return _env().get_template("digest.html.j2").render(**_context(digest, feedback))
 
 
 def render_text(digest: Digest) -> str:

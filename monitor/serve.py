@@ -1,6 +1,10 @@
 """`monitor serve`: the output directory (feeds, digest pages, baseline pages) over HTTP.
 
 ``/`` is index.html (today's digest, the baselines, the feeds); folders are never listed.
+``POST /feedback`` (the right/wrong buttons beside each follow-up) records a reader's verdict.
+It changes state, so it is refused unless the request comes from a page of this server: its
+Origin (or, without one, its Referer) must be this server's own address, and the Host it was
+sent to must be one of those addresses too (a DNS-rebinding page names its own host).
 
 Static files only, from the standard library's server, with validators so feed readers can
 poll cheaply: every file carries an ETag (from its mtime and size) and Last-Modified, and a
@@ -13,15 +17,22 @@ from __future__ import annotations
 
 import email.utils
 import functools
+import html
 import io
 import os
 import socket
+from collections.abc import Callable
 from http import HTTPStatus
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
-from monitor.errors import ConfigError
+from monitor.errors import ConfigError, MonitorError
+
+# (article id, baseline id, "right" or "wrong") -> stored; MonitorError says what is wrong
+FeedbackSink = Callable[[int, str, str], None]
+FORM_BYTES = 4096  # a verdict form is a few dozen bytes
 
 # Feed files get their registered media types; mimetypes only knows "application/xml".
 _TYPES = {
@@ -91,6 +102,64 @@ class OutputHandler(SimpleHTTPRequestHandler):
         self.end_headers()
         return io.BytesIO(_NOTHING_YET)
 
+    def do_POST(self) -> None:
+        sink: FeedbackSink | None = getattr(self.server, "feedback", None)
+        if urlsplit(self.path).path != "/feedback" or sink is None:
+            self.send_error(HTTPStatus.NOT_FOUND, "File not found")
+            return
+        if not self._same_origin():
+            self.send_error(HTTPStatus.FORBIDDEN, "feedback is only taken from this server's pages")
+            return
+        length = int(self.headers.get("Content-Length") or 0)
+        if not 0 < length <= FORM_BYTES:
+            self.send_error(HTTPStatus.BAD_REQUEST, "expected a small form")
+            return
+        form = parse_qs(self.rfile.read(length).decode("utf-8", "replace"))
+        article, baseline, verdict = (
+            form.get(k, [""])[0] for k in ("article", "baseline", "verdict")
+        )
+        try:
+            if not article.isdigit():
+                raise MonitorError(f"article must be a stored article's number, not {article!r}")
+            sink(int(article), baseline, verdict)
+        except MonitorError as exc:
+            self._reply(HTTPStatus.BAD_REQUEST, f"Feedback not recorded: {exc}")
+            return
+        self.send_response(HTTPStatus.SEE_OTHER)  # back to the page, at the item
+        back = urlsplit(self.headers.get("Referer") or "/").path or "/"
+        self.send_header("Location", f"{back}#story-{int(article)}")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def _own_origins(self) -> set[str]:
+        port = self.server.server_address[1]  # type: ignore[index]  # (host, port) for IP
+        own = {f"http://{host}:{port}" for host in ("127.0.0.1", "localhost", "[::1]")}
+        base = getattr(self.server, "base_url", "")
+        if base:
+            parts = urlsplit(base)
+            own.add(f"{parts.scheme}://{parts.netloc}")
+        return own
+
+    def _same_origin(self) -> bool:
+        origin = self.headers.get("Origin")
+        if not origin:
+            referer = urlsplit(self.headers.get("Referer") or "")
+            origin = f"{referer.scheme}://{referer.netloc}" if referer.netloc else ""
+        own = self._own_origins()
+        host = self.headers.get("Host") or ""
+        return origin in own and any(urlsplit(o).netloc == host for o in own)
+
+    def _reply(self, status: HTTPStatus, message: str) -> None:
+        body = (
+            "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>Feedback</title>"
+            f"</head><body><p>{html.escape(message)}</p><p><a href='/'>Back</a></p></body></html>"
+        ).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
     def _not_modified(self, stat: os.stat_result) -> bool:
         if_none_match = self.headers.get("If-None-Match")
         if if_none_match is not None:  # RFC 9110: it wins over If-Modified-Since
@@ -106,8 +175,15 @@ class OutputHandler(SimpleHTTPRequestHandler):
         return False
 
 
-def make_server(directory: str | Path, host: str, port: int) -> ThreadingHTTPServer:
-    """A server for ``directory`` bound to host:port (port 0 picks a free one)."""
+def make_server(
+    directory: str | Path,
+    host: str,
+    port: int,
+    feedback: FeedbackSink | None = None,
+    base_url: str = "",
+) -> ThreadingHTTPServer:
+    """A server for ``directory`` bound to host:port (port 0 picks a free one); with
+    ``feedback``, POST /feedback from its own pages (or from ``base_url``'s) records verdicts."""
     Path(directory).mkdir(parents=True, exist_ok=True)
     handler = functools.partial(OutputHandler, directory=str(directory))
     if not 0 <= port <= 65535:
@@ -122,6 +198,8 @@ def make_server(directory: str | Path, host: str, port: int) -> ThreadingHTTPSer
     except OSError as exc:
         raise ConfigError(f"cannot serve on {host}:{port}: {exc.strerror}", hint=PORT_HINT) from exc
     server.daemon_threads = True
+    server.feedback = feedback  # type: ignore[attr-defined]
+    server.base_url = base_url  # type: ignore[attr-defined]
     return server
 
 

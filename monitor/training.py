@@ -41,6 +41,7 @@ class Pair:
     baseline_id: str
     row: tuple[float, ...]
     label: bool
+    weight: float = 1.0  # a reader's verdict weighs more (monitor.feedback.FEEDBACK_WEIGHT)
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,8 @@ def labelled_set(
 ) -> LabelledSet:
     items = load_items(path)
     watchlists = load_watchlists(watchlists_dir)
-    matcher = learned_matcher(watchlists, _NO_MODEL)
+    # the baselines' vectors cached beside the watchlists, as the pipeline keeps them
+    matcher = learned_matcher(watchlists, _NO_MODEL, cache_dir=watchlists_dir / ".derived")
     judge = matcher.judge
     assert judge is not None
     vectors = item_vectors(judge, items, cache)
@@ -112,11 +114,12 @@ def fit(pairs: Sequence[Pair]) -> RelevanceModel:
 
     x = np.asarray([p.row for p in pairs], dtype=np.float64)
     y = np.asarray([p.label for p in pairs])
+    weights = np.asarray([p.weight for p in pairs], dtype=np.float64)
     mean = x.mean(axis=0)
     scale = x.std(axis=0)
     scale[scale == 0] = 1.0
     model = LogisticRegression(C=REGULARISATION, class_weight="balanced", max_iter=2000)
-    model.fit((x - mean) / scale, y)
+    model.fit((x - mean) / scale, y, sample_weight=weights)
     fitted = RelevanceModel(
         features=FEATURES,
         mean=tuple(float(v) for v in mean),
@@ -127,17 +130,23 @@ def fit(pairs: Sequence[Pair]) -> RelevanceModel:
         version=MODEL_VERSION,
     )
     probabilities = [fitted.probability(p.row) for p in pairs]
-    return _with_threshold(fitted, probabilities, [p.label for p in pairs])
+    return _with_threshold(
+        fitted, probabilities, [p.label for p in pairs], [p.weight for p in pairs]
+    )
 
 
 def _with_threshold(
-    model: RelevanceModel, probabilities: Sequence[float], labels: Sequence[bool]
+    model: RelevanceModel,
+    probabilities: Sequence[float],
+    labels: Sequence[bool],
+    weights: Sequence[float] | None = None,
 ) -> RelevanceModel:
     best, best_f1 = 0.5, -1.0
+    weighted = list(zip(probabilities, labels, weights or [1.0] * len(labels), strict=True))
     for threshold in np.arange(0.2, 0.95, 0.025):
-        tp = sum(1 for p, y in zip(probabilities, labels, strict=True) if p >= threshold and y)
-        fp = sum(1 for p, y in zip(probabilities, labels, strict=True) if p >= threshold and not y)
-        fn = sum(1 for p, y in zip(probabilities, labels, strict=True) if p < threshold and y)
+        tp = sum(w for p, y, w in weighted if p >= threshold and y)
+        fp = sum(w for p, y, w in weighted if p >= threshold and not y)
+        fn = sum(w for p, y, w in weighted if p < threshold and y)
         f1 = 2 * tp / max(1, 2 * tp + fp + fn)
         if f1 > best_f1:
             best, best_f1 = float(threshold), f1
@@ -233,9 +242,14 @@ def parse_set(text: str) -> tuple[Path, Path]:
     return Path(path), Path(directory)
 
 
-def train(sets: Sequence[tuple[Path, Path]], output: Path | None = None) -> dict[str, Any]:
+def train(
+    sets: Sequence[tuple[Path, Path]],
+    output: Path | None = None,
+    feedback: LabelledSet | None = None,
+) -> dict[str, Any]:
     """Fit the model on every set, write it (with its report) and return the report, whose
-    leave-one-baseline-out figures are what a baseline nobody labelled gets."""
+    leave-one-baseline-out figures are what a baseline nobody labelled gets. ``feedback``:
+    a reader's verdicts (monitor.feedback), trained on and never measured on."""
     from monitor.relevance import MODEL_FILE
 
     CACHE.parent.mkdir(exist_ok=True)
@@ -243,11 +257,12 @@ def train(sets: Sequence[tuple[Path, Path]], output: Path | None = None) -> dict
         labelled_set(f"{path.stem}@{directory.name}", path, directory, CACHE)
         for path, directory in sets
     ]
-    per_set, per_baseline = leave_one_baseline_out(labelled)
-    model = fit([p for s in labelled for p in s.pairs])
+    extra = _with_feedback(labelled, feedback)
+    per_set, per_baseline = leave_one_baseline_out(labelled, extra)
+    model = fit([p for s in [*labelled, *extra] for p in s.pairs])
     report = {
-        "trained_on": [s.name for s in labelled],
-        "pairs": sum(len(s.pairs) for s in labelled),
+        "trained_on": [s.name for s in [*labelled, *extra]],
+        "pairs": sum(len(s.pairs) for s in [*labelled, *extra]),
         "threshold": model.threshold,
         "leave_one_baseline_out": {"per_set": per_set, "per_baseline": per_baseline},
     }
@@ -267,3 +282,30 @@ def format_report(report: dict[str, Any]) -> str:
         )
     lines.append(f"model written to {report['written']} (threshold {report['threshold']})")
     return "\n".join(lines)
+
+
+# --- feedback hook: a reader's verdicts (monitor.feedback) join the training pairs ---------
+
+
+def _with_feedback(labelled: list[LabelledSet], feedback: LabelledSet | None) -> list[LabelledSet]:
+    """The feedback set as extra training pairs; a shipped pair on the same article and
+    baseline (same URL or title) gives way to the reader's verdict (``labelled`` is edited)."""
+    if feedback is None or not feedback.pairs:
+        return []
+    articles = {item.id: item.article for item in feedback.items}
+    judged = set()
+    for pair in feedback.pairs:
+        article = articles[pair.item_id]
+        judged |= {(key, pair.baseline_id) for key in (article.url, article.title) if key}
+    for index, labelled_set_ in enumerate(labelled):
+        items = {item.id: item.article for item in labelled_set_.items}
+        kept = tuple(
+            pair
+            for pair in labelled_set_.pairs
+            if (items[pair.item_id].url, pair.baseline_id) not in judged
+            and (items[pair.item_id].title, pair.baseline_id) not in judged
+        )
+        labelled[index] = LabelledSet(
+            labelled_set_.name, labelled_set_.items, labelled_set_.baselines, kept
+        )
+    return [feedback]

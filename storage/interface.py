@@ -100,6 +100,7 @@ class FollowUp:
     source_name: str
     stored_at: dt.datetime
     sources: tuple[Source, ...] = ()
+    thread: str = ""  # the baseline thread the article moves, when the watchlist has threads
 
     def as_row(self) -> dict[str, Any]:
         """The row shape ``monitor.digest`` reads (timestamps as ISO text, as SQLite has them)."""
@@ -111,6 +112,7 @@ class FollowUp:
             "paragraph": self.paragraph,
             "passage": self.passage,
             "reason": self.reason,
+            "thread": self.thread,
             "matched_at": iso(self.matched_at),
             "url": self.url,
             "title": self.title,
@@ -176,6 +178,16 @@ class NewDigest:
     message_id: str
     status: str = "pending"
     alerted: tuple[tuple[int, str], ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """A reader's verdict: does the article follow up the baseline (right) or not (wrong)."""
+
+    article_id: int
+    baseline_id: str
+    right: bool
+    given_at: dt.datetime
 
 
 class Storage(Protocol):
@@ -250,6 +262,14 @@ class Storage(Protocol):
     # follow-ups
     def save_matches(self, article_id: int, matches: Sequence[Match], now: dt.datetime) -> None: ...
     def matches_between(self, start: dt.datetime, end: dt.datetime) -> list[FollowUp]: ...
+
+    # feedback: a reader's verdicts, used by `monitor train`
+    def save_feedback(self, feedback: Feedback) -> bool:
+        """Record a verdict (replacing an earlier one on the same article and baseline);
+        False, and nothing written, when no article has that id."""
+        ...
+
+    def all_feedback(self) -> list[Feedback]: ...
 
     # the outbox
     def create_pending(self, digest: NewDigest, now: dt.datetime) -> int | None: ...

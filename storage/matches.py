@@ -40,6 +40,7 @@ def save_matches(db: Database, article_id: int, matches: Sequence[Match], now: d
             "paragraph": int(match.paragraph),
             "passage": match.passage,
             "reason": match.reason,
+            "thread": match.thread,
             "matched_at": iso_utc(now),
         }
         for match in matches
@@ -50,15 +51,16 @@ def save_matches(db: Database, article_id: int, matches: Sequence[Match], now: d
         db.conn.executemany(
             """
             INSERT INTO matches (article_id, baseline_id, score, entities, paragraph,
-                                 passage, reason, matched_at)
+                                 passage, reason, thread, matched_at)
             VALUES (:article_id, :baseline_id, :score, :entities, :paragraph,
-                    :passage, :reason, :matched_at)
+                    :passage, :reason, :thread, :matched_at)
             ON CONFLICT (article_id, baseline_id) DO UPDATE SET
                 score = excluded.score,
                 entities = excluded.entities,
                 paragraph = excluded.paragraph,
                 passage = excluded.passage,
                 reason = excluded.reason,
+                thread = excluded.thread,
                 matched_at = excluded.matched_at
             """,
             rows,
@@ -68,7 +70,7 @@ def save_matches(db: Database, article_id: int, matches: Sequence[Match], now: d
 # The follow-up columns plus the article columns a digest or feed shows.
 FOLLOW_UP_SELECT = """
     SELECT m.article_id, m.baseline_id, m.score, m.entities, m.paragraph, m.passage,
-           m.reason, m.matched_at, a.url, a.title, a.text, a.language, a.published,
+           m.reason, m.thread, m.matched_at, a.url, a.title, a.text, a.language, a.published,
            a.author, a.feed_url, a.source_name, a.stored_at
     FROM matches AS m JOIN articles AS a ON a.id = m.article_id
 """

@@ -213,3 +213,26 @@ def m_feeds_health(db: Database) -> None:
     # failure after a success), so a feed failing for days is told apart from one blip.
     db.execute("ALTER TABLE feeds ADD COLUMN last_success_at TEXT")
     db.execute("ALTER TABLE feeds ADD COLUMN failing_since TEXT")
+
+
+@migrations()
+def m_matches_thread(db: Database) -> None:
+    # The baseline thread an article moves (Match.thread), shown as the why of a follow-up.
+    db.execute("ALTER TABLE matches ADD COLUMN thread TEXT NOT NULL DEFAULT ''")
+
+
+@migrations()
+def m_feedback(db: Database) -> None:
+    # A reader's verdict on one follow-up (or on an article for a baseline), the latest one
+    # kept; keyed by article and baseline id, so re-deriving a watchlist keeps it.
+    db.execute(
+        """
+        CREATE TABLE feedback (
+            article_id INTEGER NOT NULL REFERENCES articles(id),
+            baseline_id TEXT NOT NULL,
+            verdict TEXT NOT NULL CHECK (verdict IN ('right', 'wrong')),
+            given_at TEXT NOT NULL,
+            PRIMARY KEY (article_id, baseline_id)
+        )
+        """
+    )

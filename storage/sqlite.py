@@ -12,9 +12,10 @@ from typing import Any
 from sqlite_utils import Database
 
 from monitor.models import Article, Feed, FeedState, Match
-from storage import articles, digests, feeds, matches, open_db
+from storage import articles, digests, feedback, feeds, matches, open_db
 from storage.interface import (
     EntryResult,
+    Feedback,
     FollowUp,
     NewDigest,
     OutboxRow,
@@ -60,6 +61,7 @@ def follow_up(row: dict[str, Any]) -> FollowUp:
         paragraph=int(row["paragraph"]),
         passage=row["passage"],
         reason=row["reason"],
+        thread=row.get("thread") or "",
         matched_at=_required(row["matched_at"]),
         url=row["url"],
         title=row["title"],
@@ -254,6 +256,13 @@ class SqliteStorage:
 
     def matches_between(self, start: dt.datetime, end: dt.datetime) -> list[FollowUp]:
         return [follow_up(row) for row in matches.matches_between(self.db, start, end)]
+
+    # feedback
+    def save_feedback(self, verdict: Feedback) -> bool:
+        return feedback.save_feedback(self.db, verdict)
+
+    def all_feedback(self) -> list[Feedback]:
+        return feedback.all_feedback(self.db)
 
     # the outbox
     def create_pending(self, digest: NewDigest, now: dt.datetime) -> int | None:

@@ -119,10 +119,17 @@ def follow_up(
     now: dt.datetime,
     reason: str = "",
     paragraph: int = 2,
+    thread: str = "",
 ) -> None:
     reason = reason or f"names Nvidia and export controls (score {score:.2f})"
     match = Match(
-        baseline_id, score, ("Nvidia", "export controls"), paragraph, "美國晶片出口管制", reason
+        baseline_id,
+        score,
+        ("Nvidia", "export controls"),
+        paragraph,
+        "美國晶片出口管制",
+        reason,
+        thread,
     )
     save_matches(db, article_id, [match], now)
 

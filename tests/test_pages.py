@@ -7,6 +7,7 @@ import dataclasses
 import datetime as dt
 import threading
 import urllib.error
+import urllib.parse
 import urllib.request
 from urllib.parse import urldefrag, urljoin
 
@@ -156,3 +157,80 @@ def test_a_blank_line_or_a_first_line_repeating_the_title_is_not_a_paragraph() -
         (6, "Second one."),
     ]
     assert loose == ()
+
+
+def test_the_thread_a_follow_up_moves_is_stored_and_shown_on_digest_and_timeline(
+    server,
+) -> None:
+    s, _ = server
+    db = new_db(s)
+    stored = DAY_START + dt.timedelta(hours=2)
+    article_id = store_article(
+        db, url="https://news.test/h200", title="US weighs H200 exports", stored_at=stored
+    )
+    follow_up(db, article_id, "goujon-real-stakes", 0.9, stored, thread="Chip export controls")
+    pipeline.write_outputs(db, s, NOW)
+
+    for page in ("digest.html", "baselines/goujon-real-stakes.html"):
+        text = (s.outputs / page).read_text(encoding="utf-8")
+        assert "Chip export controls" in text, page
+
+
+def post(url: str, fields: dict[str, str], headers: dict[str, str]) -> tuple[int, str]:
+    data = urllib.parse.urlencode(fields).encode()
+    request = urllib.request.Request(url, data=data, headers=headers, method="POST")
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+            return None
+
+    try:
+        with urllib.request.build_opener(NoRedirect).open(request, timeout=5) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.headers.get("Location", "") + exc.read().decode()
+
+
+def test_the_served_digest_takes_right_or_wrong_from_its_own_pages_only(server) -> None:
+    from storage.sqlite import SqliteStorage
+
+    s, base = server
+    db = new_db(s)
+    ids = seed_day(db, DAY_START)
+    pipeline.write_outputs(db, s, NOW)
+    dom = lxml_html.fromstring(get(f"{base}/digest.html")[2])
+    forms = dom.xpath("//form[@class='verdict']")
+    assert forms
+    assert all(f.get("method") == "post" and f.get("action") == "/feedback" for f in forms)
+    form = forms[0]
+    fields = {i.get("name"): i.get("value") for i in form.xpath(".//input")}
+    assert int(fields["article"]) in ids.values()
+    page = f"{base}/digest.html"
+
+    status, location = post(
+        f"{base}/feedback", {**fields, "verdict": "wrong"}, {"Origin": base, "Referer": page}
+    )
+    assert status == 303
+    assert location.startswith(f"/digest.html#story-{fields['article']}")
+    forged = post(
+        f"{base}/feedback", {**fields, "verdict": "right"}, {"Origin": "http://evil.test"}
+    )
+    no_origin = post(f"{base}/feedback", {**fields, "verdict": "right"}, {})
+    unknown = post(
+        f"{base}/feedback", {**fields, "baseline": "nope", "verdict": "right"}, {"Origin": base}
+    )
+
+    assert forged[0] == 403
+    assert no_origin[0] == 403
+    assert unknown[0] == 400
+    assert "no baseline" in unknown[1]
+    storage = SqliteStorage(s.database)
+    try:
+        verdicts = storage.all_feedback()
+    finally:
+        storage.close()
+    assert [(v.article_id, v.baseline_id, v.right) for v in verdicts] == [
+        (int(fields["article"]), fields["baseline"], False)
+    ]
+    timeline = get(f"{base}/baselines/goujon-real-stakes.html")[2].decode()
+    assert 'name="baseline" value="goujon-real-stakes"' in timeline

@@ -13,7 +13,7 @@ import pytest
 
 from monitor.models import Article, Feed, Match
 from storage.backends import open_storage
-from storage.interface import NewDigest, Source, Storage
+from storage.interface import Feedback, NewDigest, Source, Storage
 
 NOW = dt.datetime(2026, 2, 20, 8, 0, tzinfo=dt.UTC)
 HOUR = dt.timedelta(hours=1)
@@ -42,7 +42,9 @@ def article(n: int, text: str = "") -> Article:
 
 
 def match(baseline: str, score: float = 0.8) -> Match:
-    return Match(baseline, score, ("Nvidia", "H200"), 2, "The passage.", "names Nvidia")
+    return Match(
+        baseline, score, ("Nvidia", "H200"), 2, "The passage.", "names Nvidia", "chip controls"
+    )
 
 
 def store_one(store: Storage, n: int, *, text: str = "", guid: str = "", now: dt.datetime = NOW):
@@ -139,6 +141,34 @@ def test_an_entry_is_stored_once_with_its_article_source_and_follow_ups(store: S
         "chips",
         ("Nvidia", "H200"),
     )
+
+
+def test_a_follow_up_keeps_the_thread_it_moves(store: Storage) -> None:
+    stored = store_one(store, 1)
+    store.save_matches(
+        stored.article_id, [Match("other", 0.7, ("H20",), 1, "P.", "r", "")], NOW + HOUR
+    )
+
+    threads = {f.baseline_id: f.thread for f in store.matches_between(NOW, NOW + HOUR)}
+    assert threads == {"chips": "chip controls", "other": ""}
+    assert store.matches_between(NOW, NOW + HOUR)[0].as_row()["thread"] == "chip controls"
+
+
+def test_feedback_keeps_the_latest_verdict_per_article_and_baseline(store: Storage) -> None:
+    stored = store_one(store, 1)
+    first = Feedback(stored.article_id, "chips", True, NOW)
+    later = Feedback(stored.article_id, "chips", False, NOW + HOUR)
+
+    assert store.save_feedback(first)
+    assert store.save_feedback(Feedback(stored.article_id, "other", True, NOW))
+    assert store.save_feedback(later)
+
+    assert store.all_feedback() == [Feedback(stored.article_id, "other", True, NOW), later]
+
+
+def test_feedback_on_an_unknown_article_is_refused_and_writes_nothing(store: Storage) -> None:
+    assert not store.save_feedback(Feedback(404, "chips", False, NOW))
+    assert store.all_feedback() == []
 
 
 def test_a_syndicated_copy_becomes_a_source_of_the_stored_article(store: Storage) -> None:

@@ -307,7 +307,18 @@ def _refuse_unfinished_day(settings: Settings, day: dt.date, now: dt.datetime) -
 
 
 def make_server(settings: Settings, port: int | None = None) -> ThreadingHTTPServer:
-    """`monitor serve`: the outputs directory over HTTP with ETag/Last-Modified and 304s."""
+    """`monitor serve`: the outputs directory over HTTP with ETag/Last-Modified and 304s,
+    and the pages' right/wrong buttons (monitor.feedback)."""
+
+    def record(article_id: int, baseline_id: str, verdict: str) -> None:
+        from monitor import feedback  # loads the matcher's modules: only when used
+
+        feedback.give(settings, article_id, baseline_id, verdict, dt.datetime.now(dt.UTC))
+
     return serve.make_server(
-        settings.outputs, settings.serve_host, settings.serve_port if port is None else port
+        settings.outputs,
+        settings.serve_host,
+        settings.serve_port if port is None else port,
+        record,
+        settings.base_url,
     )

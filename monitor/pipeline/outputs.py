@@ -52,13 +52,16 @@ def _baseline_outputs(
     """One baseline's timeline page and Atom feed."""
     baseline = watchlist.baseline
     out = settings.outputs / "baselines"
-    items = digest.items_from_rows(
-        matches_for_baseline(db, baseline.id, TIMELINE_ENTRIES), settings.base_url
-    )
+    rows = matches_for_baseline(db, baseline.id, TIMELINE_ENTRIES)
+    items = digest.items_from_rows(rows, settings.base_url)
     title = baseline.title or baseline.id
     url = digest.baseline_page_url(settings.base_url, baseline.id)
     stories = group_stories(
-        items, {baseline.id: title}, {baseline.id: url}, {baseline.id: watchlist.paragraphs}
+        items,
+        {baseline.id: title},
+        {baseline.id: url},
+        {baseline.id: watchlist.paragraphs},
+        digest.threads_of(rows),
     )
     feed = atom.build_feed(
         items,
@@ -113,12 +116,13 @@ def write_outputs(db: Database, settings: Settings, now: dt.datetime) -> list[Pa
     out = settings.outputs
     watchlists = _baselines(settings)
     titles = _titles(watchlists)
-    items = digest.items_from_rows(recent_matches(db, FEED_ENTRIES), settings.base_url)
+    rows = recent_matches(db, FEED_ENTRIES)
+    items = digest.items_from_rows(rows, settings.base_url)
     urls = {
         w.baseline.id: digest.baseline_page_url(settings.base_url, w.baseline.id)
         for w in watchlists
     }
-    stories = group_stories(items, titles, urls, _paragraphs(watchlists))
+    stories = group_stories(items, titles, urls, _paragraphs(watchlists), digest.threads_of(rows))
     files: dict[Path, bytes | str] = {
         out / "feed.xml": atom.render_rss(
             atom.build_story_feed(
@@ -132,10 +136,12 @@ def write_outputs(db: Database, settings: Settings, now: dt.datetime) -> list[Pa
         ),
     }
     latest = latest_digest(db, settings, now, watchlists)
-    files[out / "digest.html"] = digest.render_html(latest)
+    files[out / "digest.html"] = digest.render_html(latest, feedback=True)
     yesterday = now.astimezone(ZoneInfo(settings.timezone)).date() - dt.timedelta(days=1)
     if not latest.so_far and latest.key == yesterday.isoformat():
-        files[out / "digests" / f"daily-{latest.key}.html"] = digest.render_html(latest)
+        files[out / "digests" / f"daily-{latest.key}.html"] = digest.render_html(
+            latest, feedback=True
+        )
     for watchlist in watchlists:
         files.update(_baseline_outputs(db, settings, now, watchlist))
     files[out / "index.html"] = _index(

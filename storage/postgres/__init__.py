@@ -21,6 +21,7 @@ from monitor.errors import StorageError
 from monitor.models import Article, Feed, FeedState, Match
 from storage.interface import (
     EntryResult,
+    Feedback,
     FollowUp,
     NewDigest,
     OutboxRow,
@@ -88,7 +89,7 @@ def _outbox(row: Row) -> OutboxRow:
 
 _FOLLOW_UP_SELECT = """
     SELECT m.article_id, m.baseline_id, m.score, m.entities, m.paragraph, m.passage,
-           m.reason, m.matched_at, a.url, a.title, a.text, a.language, a.published,
+           m.reason, m.thread, m.matched_at, a.url, a.title, a.text, a.language, a.published,
            a.author, a.feed_url, a.source_name, a.stored_at
     FROM matches AS m JOIN articles AS a ON a.id = m.article_id
 """
@@ -409,12 +410,13 @@ class PostgresStorage:
             cursor.executemany(
                 """
                 INSERT INTO matches (article_id, baseline_id, score, entities, paragraph,
-                                     passage, reason, matched_at)
-                VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
+                                     passage, reason, thread, matched_at)
+                VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)
                 ON CONFLICT (article_id, baseline_id) DO UPDATE SET
                     score = excluded.score, entities = excluded.entities,
                     paragraph = excluded.paragraph, passage = excluded.passage,
-                    reason = excluded.reason, matched_at = excluded.matched_at
+                    reason = excluded.reason, thread = excluded.thread,
+                    matched_at = excluded.matched_at
                 """,
                 [
                     (
@@ -425,6 +427,7 @@ class PostgresStorage:
                         int(m.paragraph),
                         m.passage,
                         m.reason,
+                        m.thread,
                         now,
                     )
                     for m in found
@@ -450,6 +453,7 @@ class PostgresStorage:
                 paragraph=int(row["paragraph"]),
                 passage=row["passage"],
                 reason=row["reason"],
+                thread=row["thread"],
                 matched_at=row["matched_at"],
                 url=row["url"],
                 title=row["title"],
@@ -471,6 +475,36 @@ class PostgresStorage:
             "ORDER BY m.score DESC, a.stored_at, m.article_id, m.baseline_id",
             [start, end],
         )
+
+    # feedback
+    def save_feedback(self, feedback: Feedback) -> bool:
+        with self.conn.transaction():
+            if self._one("SELECT 1 FROM articles WHERE id = %s", [feedback.article_id]) is None:
+                return False
+            self.conn.execute(
+                """
+                INSERT INTO feedback (article_id, baseline_id, verdict, given_at)
+                VALUES (%s, %s, %s, %s)
+                ON CONFLICT (article_id, baseline_id) DO UPDATE SET
+                    verdict = excluded.verdict, given_at = excluded.given_at
+                """,
+                [
+                    feedback.article_id,
+                    feedback.baseline_id,
+                    "right" if feedback.right else "wrong",
+                    feedback.given_at,
+                ],
+            )
+        return True
+
+    def all_feedback(self) -> list[Feedback]:
+        return [
+            Feedback(int(r["article_id"]), r["baseline_id"], r["verdict"] == "right", r["given_at"])
+            for r in self._all(
+                "SELECT article_id, baseline_id, verdict, given_at FROM feedback "
+                "ORDER BY given_at, article_id, baseline_id"
+            )
+        ]
 
     # the outbox
     def create_pending(self, digest: NewDigest, now: dt.datetime) -> int | None:

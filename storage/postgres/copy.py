@@ -30,6 +30,7 @@ TABLES: tuple[tuple[str, frozenset[str]], ...] = (
     ("matches", frozenset({"matched_at"})),
     ("digests", frozenset({"created_at", "sent_at", "claimed_at"})),
     ("alerted", frozenset()),
+    ("feedback", frozenset({"given_at"})),
 )
 BATCH = 1000
 

@@ -154,6 +154,21 @@ MIGRATIONS: list[tuple[str, str]] = [
         ALTER TABLE feeds ADD COLUMN disabled_reason TEXT;
         """,
     ),
+    (
+        "m007_matches_thread_and_feedback",
+        # as SQLite's m_matches_thread and m_feedback: the thread a follow-up moves, and a
+        # reader's latest verdict per article and baseline (kept across re-derivation)
+        """
+        ALTER TABLE matches ADD COLUMN thread TEXT NOT NULL DEFAULT '';
+        CREATE TABLE feedback (
+            article_id BIGINT NOT NULL REFERENCES articles (id),
+            baseline_id TEXT NOT NULL,
+            verdict TEXT NOT NULL CHECK (verdict IN ('right', 'wrong')),
+            given_at TIMESTAMPTZ NOT NULL,
+            PRIMARY KEY (article_id, baseline_id)
+        );
+        """,
+    ),
 ]
 
 # One number for the advisory lock that serialises migrations between processes starting
