@@ -60,6 +60,7 @@ class Thread:
 
 
 ROLES = ("thread", "actor", "context")
+ENTITY_TYPES = ("company", "person", "product", "model", "policy", "body", "place", "concept")
 
 
 @dataclass(frozen=True)
