@@ -42,6 +42,7 @@ from monitor.relevance import (
     load_model,
     make_judge,
 )
+from monitor.vocabulary import AllWordsAlias, AmountAlias
 
 # tw2sp turns Taiwan vocabulary into mainland vocabulary (輝達 -> 英伟达, 晶片 -> 芯片),
 # t2s only the characters; aliases are indexed under both so either writing is found.
@@ -77,7 +78,6 @@ SHORT_PASSAGE = 60
 # money figure of at least a billion ("$10bn", "3570亿美元", "新台币500亿", not "9.84亿元"): the
 # guideline's "large, concrete AI investment figures (data-centre deals...)", where the phrase
 # alone is context and the figure alone is any business news.
-AMOUNT_PREFIX = "<amount> "
 _AMOUNT = re.compile(
     r"(?:us\$|\$|€|£)\s?\d[\d,.]*\s?-?(?:billion|bn|trillion|tn)\b"
     r"|\d[\d,.]*\s?(?:billion|trillion)\s(?:dollars|euros|yuan|pounds)\b"
@@ -88,9 +88,6 @@ _AMOUNT = re.compile(
 # holds a word of every group: a thread told in ordinary words spread over a headline ("U.S.
 # pauses exports of chip technology to China") rather than in one fixed phrase. Latin words
 # also match with an inflection (exports, exported, exporting).
-ALL_PREFIX = "<all> "
-# The same, with every word in the title: for threads whose words are common in leads.
-TITLE_PREFIX = "<title> "
 _INFLECTIONS = ("s", "es", "d", "ed", "ing")
 # A thread term used as a descriptor ("芯片股", "光刻机巨头ASML", "chip stocks") names a
 # sector or a company, not the thread: it does not count for the topic.
@@ -178,15 +175,6 @@ def _inflected(text: str, start: int, end: int, key: str) -> bool:
     return text[end:stop] in _INFLECTIONS
 
 
-def parse_all_alias(alias: str) -> tuple[bool, tuple[tuple[str, ...], ...]]:
-    """Whether an alias "<all> a|b + c|d" or "<title> a|b + c|d" holds to the title, and its
-    word groups."""
-    title_only = alias.startswith(TITLE_PREFIX)
-    body = alias[len(TITLE_PREFIX if title_only else ALL_PREFIX) :]
-    groups = (tuple(w.strip() for w in part.split("|") if w.strip()) for part in body.split(" + "))
-    return title_only, tuple(group for group in groups if group)
-
-
 def _inside_word(text: str, last: int, key: str) -> bool:
     """Does the alias ending at ``last`` run on into a longer word (芯片战|略)?"""
     after = text[last + 1 : last + 2]
@@ -240,16 +228,15 @@ class Matcher:
         all_aliases = defaultdict(set)
         for wi, indexed in enumerate(self._lists):
             for ei, entity in enumerate(indexed.entities):
-                for alias in entity.all_aliases():
-                    if alias.startswith((ALL_PREFIX, TITLE_PREFIX)):
-                        all_aliases[parse_all_alias(alias)].add((wi, ei))
-                        continue
-                    if alias.startswith(AMOUNT_PREFIX):
-                        for key in alias_keys(alias[len(AMOUNT_PREFIX) :]):
+                for term in entity.terms:
+                    if isinstance(term, AllWordsAlias):
+                        all_aliases[(term.title_only, term.groups)].add((wi, ei))
+                    elif isinstance(term, AmountAlias):
+                        for key in alias_keys(term.phrase):
                             with_amount[key].add((wi, ei))
-                        continue
-                    for key in alias_keys(alias):
-                        refs[key].add((wi, ei))
+                    else:
+                        for key in alias_keys(term.text):
+                            refs[key].add((wi, ei))
         self._with_amount = {key: tuple(sorted(t)) for key, t in with_amount.items()}
         self._all = tuple(
             (len(groups), title_only, tuple(sorted(t)))

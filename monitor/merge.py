@@ -82,6 +82,7 @@ def _merge_entity(mine: Entity, base: Entity | None, theirs: Entity) -> Entity:
         else theirs.passages,
         reviewed=mine.reviewed if mine.reviewed != base.reviewed else theirs.reviewed,
         role=mine.role if mine.role != base.role else theirs.role,
+        vocabulary=mine.vocabulary,  # only a person names a shared vocabulary
     )
 
 

@@ -15,24 +15,24 @@ from pathlib import Path
 
 import yaml
 
-from monitor.alias_data import load_aliases
+from monitor.alias_data import ALIASES_FILE, SharedVocabularies, load_aliases
 from monitor.baseline_index import append_baseline_entry, load_baseline_index
 from monitor.errors import WatchlistError
 from monitor.models import (
     ENTITY_TYPES,
-    ROLES,
     Baseline,
     Entity,
-    Passage,
     Thread,
     Watchlist,
     split_paragraphs,
     split_sentences,
 )
+from monitor.watchlist_entity import ENTITY_FIELDS, read_entity
 from monitor.watchlist_writer import dump_entity, dump_watchlist, write_watchlist
 from monitor.yamlfile import BASELINE_ID, LANGUAGE_TAG, Reader, compose, read_text
 
 __all__ = [
+    "ENTITY_FIELDS",
     "ENTITY_TYPES",
     "RESERVED_FILES",
     "append_baseline_entry",
@@ -50,7 +50,7 @@ __all__ = [
 ]
 
 # Files in the watchlists directory that are not watchlists.
-RESERVED_FILES = frozenset({"aliases.yaml", "feeds.yaml"})
+RESERVED_FILES = frozenset({ALIASES_FILE, "feeds.yaml"})
 
 _BASELINE_FIELDS = (
     "id",
@@ -62,29 +62,39 @@ _BASELINE_FIELDS = (
     "author",
     "outlet",
 )
-_ENTITY_FIELDS = ("name", "type", "weight", "role", "aliases", "passages", "reviewed")
 _TOP_FIELDS = ("baseline", "entities", "threads")
 _THREAD_FIELDS = ("name", "subjects", "paragraphs")
 
 
-def load_watchlist(path: str | Path, *, base_dir: str | Path | None = None) -> Watchlist:
+def load_watchlist(
+    path: str | Path,
+    *,
+    base_dir: str | Path | None = None,
+    shared: SharedVocabularies | None = None,
+) -> Watchlist:
     """Load and validate one watchlist file. ``base_dir`` is where ``baseline.file`` is relative
-    to (default: the file's own directory). Raises WatchlistError("file:line: field: problem")."""
+    to (default: the file's own directory); the thread vocabulary an entity names comes from
+    ``shared``, by default ``base_dir``/aliases.yaml. Raises WatchlistError("file:line: field:
+    problem")."""
     path = Path(path)
     base = Path(base_dir) if base_dir is not None else path.parent
+    if shared is None:
+        shared = SharedVocabularies(base / ALIASES_FILE)
     source = read_text(path)
     reader = Reader(path)
     root = compose(path, reader, source)
     if root is None:
         raise WatchlistError(f"{path}:1: the file is empty; expected baseline: and entities:")
     try:
-        return _watchlist(reader, root, base)
+        return _watchlist(reader, root, base, shared)
     except yaml.constructor.ConstructorError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else 1
         raise WatchlistError(f"{path}:{line}: {exc.problem}") from exc
 
 
-def _watchlist(reader: Reader, root: yaml.Node, base: Path) -> Watchlist:
+def _watchlist(
+    reader: Reader, root: yaml.Node, base: Path, shared: SharedVocabularies
+) -> Watchlist:
     top = reader.mapping(root, "", _TOP_FIELDS)
     if "baseline" not in top:
         raise reader.fail(root, "baseline", "missing")
@@ -102,7 +112,7 @@ def _watchlist(reader: Reader, root: yaml.Node, base: Path) -> Watchlist:
     for index, node in enumerate(
         reader.sequence(entities_node, "entities") if entities_node else []
     ):
-        entity = _entity(reader, node, f"entities[{index + 1}]", paragraphs)
+        entity = read_entity(reader, node, f"entities[{index + 1}]", paragraphs, shared)
         key = entity.name.casefold()
         if key in seen:
             raise reader.fail(
@@ -197,126 +207,6 @@ def _date(reader: Reader, node: yaml.Node) -> dt.date | None:
     raise reader.fail(node, "baseline.published", f"expected a date YYYY-MM-DD, not {value!r}")
 
 
-def _entity(reader: Reader, node: yaml.Node, field: str, paragraphs: tuple[str, ...]) -> Entity:
-    fields = reader.mapping(node, field, None)
-    if "name" in fields:  # name the entity in every later message
-        field = f"{field} ({reader.text(fields['name'][1], f'{field}.name', required=True)})"
-    for key, (key_node, _) in fields.items():
-        if key not in _ENTITY_FIELDS:
-            raise reader.fail(
-                key_node,
-                f"{field}.{key}",
-                f"unknown field; expected one of {', '.join(_ENTITY_FIELDS)}",
-            )
-    for required in ("name", "type"):
-        if required not in fields:
-            raise reader.fail(node, f"{field}.{required}", "missing")
-    name = reader.text(fields["name"][1], f"{field}.name", required=True)
-    type_node = fields["type"][1]
-    kind = reader.text(type_node, f"{field}.type", required=True)
-    if kind not in ENTITY_TYPES:
-        raise reader.fail(
-            type_node, f"{field}.type", f"{kind!r} is not one of {', '.join(ENTITY_TYPES)}"
-        )
-    weight = 0.5
-    if "weight" in fields:
-        weight_node = fields["weight"][1]
-        value = reader.scalar(weight_node) if isinstance(weight_node, yaml.ScalarNode) else None
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
-            raise reader.fail(
-                weight_node, f"{field}.weight", f"expected a number from 0 to 1, not {value!r}"
-            )
-        weight = float(value)
-    aliases: dict[str, tuple[str, ...]] = {}
-    if "aliases" in fields:
-        aliases = _aliases(reader, fields["aliases"][1], f"{field}.aliases")
-    passages: tuple[Passage, ...] = ()
-    if "passages" in fields:
-        passages = _passages(reader, fields["passages"][1], f"{field}.passages", paragraphs)
-    role = ""
-    if "role" in fields:
-        role = reader.text(fields["role"][1], f"{field}.role", required=True)
-        if role not in ROLES:
-            raise reader.fail(
-                fields["role"][1], f"{field}.role", f"{role!r} is not one of {', '.join(ROLES)}"
-            )
-    reviewed = True
-    if "reviewed" in fields:
-        reviewed_node = fields["reviewed"][1]
-        value = reader.scalar(reviewed_node) if isinstance(reviewed_node, yaml.ScalarNode) else None
-        if not isinstance(value, bool):
-            raise reader.fail(reviewed_node, f"{field}.reviewed", "expected true or false")
-        reviewed = value
-    return Entity(
-        name=name,
-        type=kind,
-        weight=weight,
-        aliases=aliases,
-        passages=passages,
-        reviewed=reviewed,
-        role=role,
-    )
-
-
-def _aliases(reader: Reader, node: yaml.Node, field: str) -> dict[str, tuple[str, ...]]:
-    if isinstance(node, yaml.ScalarNode) and reader.scalar(node) is None:
-        return {}
-    out: dict[str, tuple[str, ...]] = {}
-    for script, (key_node, value_node) in reader.mapping(node, field, None).items():
-        if not LANGUAGE_TAG.match(script):
-            raise reader.fail(
-                key_node, f"{field}.{script}", "expected a script such as en, zh-Hans or zh-Hant"
-            )
-        names: list[str] = []
-        for item in reader.sequence(value_node, f"{field}.{script}"):
-            alias = reader.text(item, f"{field}.{script}", required=True)
-            if alias not in names:
-                names.append(alias)
-        out[script] = tuple(names)
-    return out
-
-
-def _passages(
-    reader: Reader, node: yaml.Node, field: str, paragraphs: tuple[str, ...]
-) -> tuple[Passage, ...]:
-    out: list[Passage] = []
-    for item in reader.sequence(node, field):
-        fields = reader.mapping(item, field, ("paragraph", "sentence"))
-        numbers: dict[str, int] = {}
-        for key in ("paragraph", "sentence"):
-            if key not in fields:
-                if key == "sentence":
-                    numbers[key] = 1
-                    continue
-                raise reader.fail(item, f"{field}.{key}", "missing")
-            value_node = fields[key][1]
-            value = reader.scalar(value_node) if isinstance(value_node, yaml.ScalarNode) else None
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise reader.fail(
-                    value_node, f"{field}.{key}", f"expected a number from 1, not {value!r}"
-                )
-            numbers[key] = value
-        paragraph, sentence = numbers["paragraph"], numbers["sentence"]
-        text = ""
-        if paragraphs:
-            if paragraph > len(paragraphs):
-                raise reader.fail(
-                    fields["paragraph"][1],
-                    f"{field}.paragraph",
-                    f"the baseline has {len(paragraphs)} paragraphs, not {paragraph}",
-                )
-            sentences = split_sentences(paragraphs[paragraph - 1])
-            if sentence > len(sentences):
-                raise reader.fail(
-                    fields["sentence"][1] if "sentence" in fields else item,
-                    f"{field}.sentence",
-                    f"paragraph {paragraph} has {len(sentences)} sentences, not {sentence}",
-                )
-            text = sentences[sentence - 1]
-        out.append(Passage(paragraph=paragraph, sentence=sentence, text=text))
-    return tuple(out)
-
-
 _WATCHLIST_KEY = re.compile(r"^(baseline|entities)\s*:", re.MULTILINE)
 
 
@@ -353,7 +243,8 @@ def load_watchlists(directory: str | Path) -> list[Watchlist]:
     """Load every watchlist in ``directory`` (sorted by file name). Raises WatchlistError on the
     first bad file; `check_watchlists` collects them all."""
     paths = watchlist_files(directory)
-    watchlists = [load_watchlist(p, base_dir=directory) for p in paths]
+    shared = SharedVocabularies(Path(directory) / ALIASES_FILE)  # read once, when named
+    watchlists = [load_watchlist(p, base_dir=directory, shared=shared) for p in paths]
     seen: dict[str, Path] = {}
     for path, watchlist in zip(paths, watchlists, strict=True):
         other = seen.setdefault(watchlist.baseline.id, path)
@@ -368,9 +259,10 @@ def check_watchlists(directory: str | Path) -> tuple[list[Watchlist], list[str]]
     """Load every watchlist, collecting problems instead of stopping at the first."""
     good: list[Watchlist] = []
     problems: list[str] = []
+    shared = SharedVocabularies(Path(directory) / ALIASES_FILE)
     for path in watchlist_files(directory):
         try:
-            good.append(load_watchlist(path, base_dir=directory))
+            good.append(load_watchlist(path, base_dir=directory, shared=shared))
         except WatchlistError as exc:
             problems.append(str(exc))
     return good, problems

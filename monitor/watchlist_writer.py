@@ -18,17 +18,31 @@ def dump_entity(entity: Entity) -> list[str]:
     ]
     if entity.role:
         lines.append(f"    role: {entity.role}")
-    scripts = [s for s in entity.aliases if entity.aliases[s]]
+    own = _own_aliases(entity)
+    if entity.vocabulary is not None:
+        lines.append(f"    vocabulary: {scalar_text(entity.vocabulary.name)}")
+    scripts = [s for s in own if own[s]]
     if scripts:
         lines.append("    aliases:")
         for script in scripts:
-            items = [scalar_text(a) for a in entity.aliases[script]]
+            items = [scalar_text(a) for a in own[script]]
             lines.extend(flow_list(f"      {script}: ", items))
     if entity.passages:
         items = [f"{{paragraph: {p.paragraph}, sentence: {p.sentence}}}" for p in entity.passages]
         lines.extend(flow_list("    passages: ", items))
     lines.append(f"    reviewed: {'true' if entity.reviewed else 'false'}")
     return lines
+
+
+def _own_aliases(entity: Entity) -> dict[str, tuple[str, ...]]:
+    """The aliases the entity has beyond its shared vocabulary: what its file lists."""
+    if entity.vocabulary is None:
+        return entity.aliases
+    shared = entity.vocabulary.aliases
+    return {
+        script: tuple(a for a in names if a not in shared.get(script, ()))
+        for script, names in entity.aliases.items()
+    }
 
 
 def dump_watchlist(watchlist: Watchlist, header: Iterable[str] = ()) -> str:

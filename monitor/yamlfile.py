@@ -107,7 +107,8 @@ def compose(path: Path, reader: Reader, source: str | None = None) -> yaml.Node 
 LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-_PLAIN_UNSAFE = re.compile(r"[,\[\]{}:#&*!|>'\"%@`?]|^[-\s]|\s$")
+# "|" and ">" are block-scalar indicators only at the start: "<all> a|b + c" stays plain.
+_PLAIN_UNSAFE = re.compile(r"[,\[\]{}:#&*!'\"%@`?]|^[-\s|>]|\s$")
 
 
 def scalar_text(value: str) -> str:

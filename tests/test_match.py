@@ -6,8 +6,10 @@ import datetime as dt
 
 import pytest
 
-from monitor.match import Matcher, fold, parse_all_alias
+from monitor.match import Matcher
 from monitor.models import Article, Baseline, Entity, Passage, Watchlist
+from monitor.text import fold
+from monitor.vocabulary import AllWordsAlias, parse_alias
 
 PARAGRAPHS = (
     "芯片出口管制的来龙去脉。",
@@ -308,12 +310,10 @@ def test_every_group_in_the_title_makes_a_thread_term_of_anchor_weight_a_topic()
     assert named.match(article(title)) == []
 
 
-def test_word_groups_keep_a_plus_inside_a_word_and_drop_empty_ones():
-    assert parse_all_alias("<all> AI+|人工智能+ + plan|| + ") == (
-        False,
-        (("AI+", "人工智能+"), ("plan",)),
-    )
-    assert parse_all_alias("<title> chip + U.S.")[0] is True
+def test_word_groups_keep_a_plus_inside_a_word():
+    term = parse_alias("<all> AI+|人工智能+ + plan")
+    assert term == AllWordsAlias((("AI+", "人工智能+"), ("plan",)))
+    assert parse_alias("<title> chip + U.S.") == AllWordsAlias((("chip",), ("U.S.",)), True)
 
 
 def test_context_entities_together_do_not_outvote_the_thread_for_the_passage():
