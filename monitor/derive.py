@@ -34,15 +34,13 @@ from monitor.names import (
     CHINESE_SCRIPTS,
     KnownIndex,
     chinese_forms,
-    convert,
-    fold,
-    has_chinese,
     is_plain_word,
     known_aliases,
     unknown_aliases,
     unknown_candidates,
 )
 from monitor.subjects import subjects
+from monitor.text import convert, fold, has_chinese
 
 __all__ = [
     "CHINESE_SCRIPTS",

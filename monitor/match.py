@@ -21,15 +21,12 @@ Scoring, per baseline:
 from __future__ import annotations
 
 import datetime as dt
-import re
-import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import ahocorasick
-import opencc
 
 from monitor.encoder import Vectors
 from monitor.language import LanguageRules, default_rules
@@ -43,13 +40,8 @@ from monitor.relevance import (
     load_model,
     make_judge,
 )
+from monitor.text import fold, fold_forms
 from monitor.vocabulary import AllWordsAlias, AmountAlias
-
-# tw2sp turns Taiwan vocabulary into mainland vocabulary (輝達 -> 英伟达, 晶片 -> 芯片),
-# t2s only the characters; aliases are indexed under both so either writing is found.
-_TW2SP = opencc.OpenCC("tw2sp")
-_T2S = opencc.OpenCC("t2s")
-_SPACES = re.compile(r"\s+")
 
 # Where a hit sits in the article, and what it is worth there.
 TITLE, LEAD, BODY = 0, 1, 2
@@ -80,18 +72,9 @@ SHORT_PASSAGE = 60
 # monitor/data/language.yaml, read by monitor.language.
 
 
-def fold(text: str) -> str:
-    """NFKC (full-width forms), traditional to simplified Chinese, casefold, one space."""
-    text = unicodedata.normalize("NFKC", text)
-    text = _TW2SP.convert(text)
-    return _SPACES.sub(" ", text.casefold()).strip()
-
-
 def alias_keys(alias: str) -> set[str]:
     """Every folded form an alias is searched under."""
-    base = _SPACES.sub(" ", unicodedata.normalize("NFKC", alias).casefold()).strip()
-    keys = {fold(alias), _T2S.convert(base), base}
-    return {k for k in keys if _searchable(k)}
+    return {key for key in fold_forms(alias) if _searchable(key)}
 
 
 def is_headline_list(title: str, rules: LanguageRules | None = None) -> bool:

@@ -5,49 +5,21 @@ Pure functions."""
 
 from __future__ import annotations
 
-import functools
 import re
-import unicodedata
 from collections.abc import Iterable, Sequence
 
 import ahocorasick
-import opencc
 
 from monitor.models import AliasData, KnownName
+from monitor.text import convert, fold, fold_forms, has_chinese
 
 CHINESE_SCRIPTS = ("zh-Hans", "zh-Hant")
 VOCABULARY_TYPES = frozenset({"concept", "policy"})  # words, not names: regional wording applies
 _CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-_CJK_CHAR = re.compile(f"[{_CJK}]")
 _LATIN_OR_DIGIT = re.compile(r"[a-z0-9]")
-_SPACE_NEAR_CJK = re.compile(rf"\s+(?=[{_CJK}])|(?<=[{_CJK}])\s+")
-_SPACES = re.compile(r"\s+")
 
 
-# --- script folding ----------------------------------------------------------------------
-
-
-@functools.lru_cache(maxsize=8)
-def _converter(config: str) -> opencc.OpenCC:
-    return opencc.OpenCC(config)
-
-
-def convert(text: str, config: str) -> str:
-    """opencc conversion: t2s, s2t, s2twp (Taiwan phrases) or tw2sp (mainland phrases)."""
-    return str(_converter(config).convert(text))
-
-
-def fold(text: str) -> str:
-    """The form names are compared in: NFKC, case-folded, simplified script, no spaces next to
-    Chinese characters (昇騰 910C == 昇腾910c)."""
-    text = unicodedata.normalize("NFKC", text).casefold()
-    text = convert(text, "t2s")
-    text = _SPACE_NEAR_CJK.sub("", text)
-    return _SPACES.sub(" ", text).strip()
-
-
-def has_chinese(text: str) -> bool:
-    return bool(_CJK_CHAR.search(text))
+# --- script forms --------------------------------------------------------------------------
 
 
 def chinese_forms(names: Iterable[str], script: str, *, vocabulary: bool = False) -> list[str]:
@@ -102,9 +74,9 @@ class KnownIndex:
         for index, known in enumerate(data.names):
             for alias in (*known_aliases(known).values(), known.mentions, (known.name,)):
                 for form in alias:
-                    folded = fold(form)
-                    if len(folded) >= 2 or has_chinese(folded):
-                        forms.setdefault(folded, index)  # the first curated entry wins
+                    for folded in sorted(fold_forms(form), key=lambda f: f != fold(form)):
+                        if len(folded) >= 2 or has_chinese(folded):
+                            forms.setdefault(folded, index)  # the first curated entry wins
         for folded, index in forms.items():
             self.automaton.add_word(folded, (index, folded))
         self.forms = forms

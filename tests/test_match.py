@@ -329,3 +329,17 @@ def test_context_entities_together_do_not_outvote_the_thread_for_the_passage():
     story = article(f"Export controls on Nvidia: {named} answer", f"{named} weigh their answer.")
     [match] = only.match(story)
     assert match.paragraph == 3
+
+
+def test_a_space_between_chinese_and_latin_does_not_hide_an_alias():
+    baseline = Baseline("ascend", "昇腾", "zh-Hans", dt.date(2025, 1, 1), "baselines/a.txt")
+    ascend = (
+        entity("Ascend 910C", "product", 0.9, 1, zh_Hans="昇腾910C", zh_Hant="昇騰910C"),
+        entity("Ascend 950", "product", 0.9, 1, zh_Hans="昇腾950"),
+    )
+    found = Matcher([Watchlist(baseline, ascend, PARAGRAPHS)]).found
+    assert 0 in found(article("华为昇腾 910C 开始量产"))[0]
+    assert 0 in found(article("華為昇騰 910C 開始量產"))[0]
+    # a real headline (readhub, 2026-04-29) writes the space too
+    assert 1 in found(article("DeepSeek V4 发布引爆需求，大厂争相订购华为昇腾 950 芯片"))[0]
+    assert fold("华为昇腾 910C") == fold("華為昇騰910C") == fold("华为昇腾910c")
