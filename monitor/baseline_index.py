@@ -112,6 +112,17 @@ def _index_date(reader: Reader, node: yaml.Node, field: str) -> dt.date | None:
     raise reader.fail(node, field, f"expected YYYY-MM-DD or ~YYYY-MM, not {value!r}")
 
 
+def baseline_id_problem(baseline_id: str) -> str | None:
+    """Why ``baseline_id`` cannot name a baseline (None: it can). Checked before anything is
+    written: an id the index cannot read back breaks every later command."""
+    if BASELINE_ID.match(baseline_id):
+        return None
+    return (
+        f"baseline id {baseline_id!r} is not usable: use lower-case letters, digits, '-', '_'"
+        " or '.', starting with a letter or digit"
+    )
+
+
 def append_baseline_entry(path: str | Path, entry: dict[str, str]) -> None:
     """Add one baseline to index.yaml, appending text so the file's comments survive."""
     path = Path(path)
