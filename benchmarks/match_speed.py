@@ -24,8 +24,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from monitor.match import Matcher, fold  # noqa: E402
+from monitor.match import Matcher  # noqa: E402
 from monitor.models import Article, Baseline, Entity, Passage, Watchlist  # noqa: E402
+from monitor.text import fold  # noqa: E402
 
 DEV = ROOT / "tests" / "data" / "eval" / "dev.jsonl"
 SIZES = (100, 1_000, 10_000)

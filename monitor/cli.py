@@ -19,6 +19,7 @@ import click
 
 from monitor import config as config_module
 from monitor import health, pipeline, scheduler, timeutil
+from monitor.baseline_index import baseline_id_problem
 from monitor.config import Settings
 from monitor.errors import ConfigError, DeliveryError, MonitorError, WatchlistError
 
@@ -591,6 +592,43 @@ def search_command(ctx: click.Context, query: str, limit: int, as_json: bool) ->
     print(f"{len(rows)} articles")
 
 
+@cli.command("rematch")
+@click.option(
+    "--since",
+    type=click.DateTime(["%Y-%m-%d"]),
+    default=None,
+    help="Only articles stored on or after this day (timezone setting); default: all.",
+)
+@click.option("--baseline", "baseline_id", default=None, help="Only this baseline's follow-ups.")
+@JSON_OPTION
+@click.pass_context
+def rematch_command(
+    ctx: click.Context, since: dt.datetime | None, baseline_id: str | None, as_json: bool
+) -> None:
+    """Match stored articles again with the current watchlists and store the follow-ups
+    polling would have found; ones already stored are kept as they are (re-running it adds
+    nothing). Run it after editing a watchlist.
+
+    \b
+    Example:
+        monitor rematch --since 2026-01-01 --baseline chips-story
+    """
+    settings = settings_from(ctx)
+    start = timeutil.day_bounds(since.date(), settings.timezone)[0] if since else None
+    report = pipeline.rematch(settings, dt.datetime.now(dt.UTC), start, baseline_id)
+    if as_json:
+        print_json({"articles": report.articles, "added": report.added})
+        return
+    _print_rematch(report)
+
+
+def _print_rematch(report: pipeline.RematchReport) -> None:
+    for problem in report.problems:
+        print(f"left out: {problem}")
+    added = ", ".join(f"{b} {n}" for b, n in sorted(report.added.items())) or "none"
+    print(f"matched {report.articles} stored articles; new follow-ups: {added}")
+
+
 @cli.command("eval")
 @click.argument("labelled_file", type=click.Path(exists=True, dir_okay=False))
 @click.option(
@@ -803,16 +841,23 @@ def baseline_group() -> None:
 @click.option("--id", "baseline_id", default=None, help="Baseline id (default: from the title).")
 @click.pass_context
 def baseline_add_command(ctx: click.Context, source: str, baseline_id: str | None) -> None:
-    """Add an article (txt, md or html file, or a URL) as a baseline and derive its watchlist.
+    """Add an article (txt, md or html file, or a URL) as a baseline, derive its watchlist and
+    match the stored articles against it.
 
     \b
     Example:
         monitor baseline add https://example.org/chips-story.html --id chips-story
     """
-    report = pipeline.add_baseline(settings_from(ctx), source, baseline_id)
+    if baseline_id is not None and (problem := baseline_id_problem(baseline_id)):
+        click.echo(f"Error: --id: {terminal_safe(problem)}", err=True)
+        ctx.exit(2)  # a usage error, before anything is read or written
+    settings = settings_from(ctx)
+    report = pipeline.add_baseline(settings, source, baseline_id)
     print(f"{report.baseline_id}: wrote {report.path} ({report.entities} entities)")
     if report.unreviewed:
         print(f"  to review (reviewed: false): {', '.join(report.unreviewed)}")
+    # Its follow-ups from what is stored already, as polling would have found them.
+    _print_rematch(pipeline.rematch(settings, dt.datetime.now(dt.UTC), None, report.baseline_id))
 
 
 @baseline_group.command("list")

@@ -5,9 +5,10 @@ canonical_url(): courlan's normalisation (lower-case scheme and host, default po
 tracking parameters such as utm_* and fbclid removed, query keys sorted, fragment dropped),
 plus unwrapping of archive links that carry the original URL in their path.
 
-fingerprint(): the text's three longest sentences, normalised (NFKC, case-folded, letters and
-digits only), hashed. Syndicated copies differ in their datelines, bylines, "read more" links
-and footers, which are short; the long body sentences are what the outlets copy verbatim.
+fingerprint(): the text's three longest sentences, normalised (the one normal form of
+monitor.text, letters and digits only), hashed. Syndicated copies differ in their
+datelines, bylines, "read more" links and footers, which are short; the long body sentences
+are what the outlets copy verbatim (in either Chinese script).
 The first and last sentences of longer texts are left out, because a dateline
 ("BEIJING (Reuters) -") or a credit glues itself to them. Exact hashing keeps the lookup a
 plain indexed equality. It misses copies edited or truncated inside those sentences, and
@@ -18,10 +19,11 @@ from __future__ import annotations
 
 import hashlib
 import re
-import unicodedata
 from urllib.parse import urlsplit, urlunsplit
 
 import courlan
+
+from monitor.text import alphanumeric
 
 # Archive services that put the original URL in their path (orx365 snapshots use archive.is).
 _ARCHIVE_PREFIX = re.compile(
@@ -58,9 +60,9 @@ def canonical_url(url: str) -> str:
 
 
 def normalise(text: str) -> str:
-    """NFKC, case-folded, letters and digits only: what survives re-typesetting."""
-    folded = unicodedata.normalize("NFKC", text).casefold()
-    return "".join(ch for ch in folded if ch.isalnum())
+    """The one normal form (monitor.text.fold: NFKC, case, simplified Chinese), letters and
+    digits only: what survives re-typesetting, and a copy in the other Chinese script."""
+    return alphanumeric(text)
 
 
 def fingerprint(text: str) -> str | None:

@@ -21,17 +21,15 @@ Scoring, per baseline:
 from __future__ import annotations
 
 import datetime as dt
-import re
-import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import ahocorasick
-import opencc
 
 from monitor.encoder import Vectors
+from monitor.language import LanguageRules, default_rules
 from monitor.models import Article, Entity, Match, Watchlist, split_sentences
 from monitor.relevance import (
     Decision,
@@ -42,12 +40,8 @@ from monitor.relevance import (
     load_model,
     make_judge,
 )
-
-# tw2sp turns Taiwan vocabulary into mainland vocabulary (輝達 -> 英伟达, 晶片 -> 芯片),
-# t2s only the characters; aliases are indexed under both so either writing is found.
-_TW2SP = opencc.OpenCC("tw2sp")
-_T2S = opencc.OpenCC("t2s")
-_SPACES = re.compile(r"\s+")
+from monitor.text import fold, fold_forms
+from monitor.vocabulary import AllWordsAlias, AmountAlias
 
 # Where a hit sits in the article, and what it is worth there.
 TITLE, LEAD, BODY = 0, 1, 2
@@ -73,75 +67,19 @@ TITLE_ANCHOR_WEIGHT = 0.8
 NORM_TOP = 3
 NORM_SCALE = 1.2
 SHORT_PASSAGE = 60
-# An alias "<amount> data centre" is found when the title or lead holds both the phrase and a
-# money figure of at least a billion ("$10bn", "3570亿美元", "新台币500亿", not "9.84亿元"): the
-# guideline's "large, concrete AI investment figures (data-centre deals...)", where the phrase
-# alone is context and the figure alone is any business news.
-AMOUNT_PREFIX = "<amount> "
-_AMOUNT = re.compile(
-    r"(?:us\$|\$|€|£)\s?\d[\d,.]*\s?-?(?:billion|bn|trillion|tn)\b"
-    r"|\d[\d,.]*\s?(?:billion|trillion)\s(?:dollars|euros|yuan|pounds)\b"
-    r"|(?P<yi>[\d.,一二三四五六七八九十百千两数几]+)[多余]?\s?(?P<unit>万亿|亿)\s?"
-    r"(?:美元|元|人民币|欧元|日元|新台币|台币)"
-)
-# An alias "<all> export|exports + chip|chips|芯片 + China|中国" is found when the title or lead
-# holds a word of every group: a thread told in ordinary words spread over a headline ("U.S.
-# pauses exports of chip technology to China") rather than in one fixed phrase. Latin words
-# also match with an inflection (exports, exported, exporting).
-ALL_PREFIX = "<all> "
-# The same, with every word in the title: for threads whose words are common in leads.
-TITLE_PREFIX = "<title> "
-_INFLECTIONS = ("s", "es", "d", "ed", "ing")
-# A thread term used as a descriptor ("芯片股", "光刻机巨头ASML", "chip stocks") names a
-# sector or a company, not the thread: it does not count for the topic.
-_DESCRIBES = re.compile(r"\s?(?:巨头|龙头|概念股|股(?![权东])|板块|(?:giants?|stocks|shares)\b)")
-# A Chinese alias whose last character opens a longer, different word is not that alias:
-# 芯片战 (chip war) is not in 芯片战略 (chip strategy) nor 芯片战术.
-_LONGER_WORD = {"战": "略术"}
-# Market wraps and headline lists are not developments (the relevance guideline), whatever
-# they name: "美股开盘：三大指数…英伟达涨1.4%", "午评：…", "氪星晚报｜a；b；c". Matched on the
-# folded title, so traditional-script wraps (美股開盤) are caught too.
-_HEADLINE_LIST = re.compile(
-    r"^(?:美股|a股|港股)(?:开盘|收盘|早评|午评|收评)"
-    r"|(?:三大指数|三大股指|沪指|深成指|创业板指|恒指|纳指|道指)"
-    r".{0,10}(?:开盘|收盘|收市|午间|低开|高开|休盘|半日|收涨|收跌)"
-    r"|^(?:午评|早评|收评)[:：]"
-    r"|(?:晚报|早报)[｜|:：]"
-)
-
-
-def _large_amount(text: str) -> re.Match[str] | None:
-    """The first money figure of at least a billion (ten 亿) in ``text``."""
-    for found in _AMOUNT.finditer(text):
-        number = found.group("yi")
-        if number is None or found.group("unit") == "万亿":
-            return found
-        try:
-            if float(number.replace(",", "")) >= 10:
-                return found
-        except ValueError:
-            if any(ch in number for ch in "十百千"):  # 数十亿, 上百亿
-                return found
-    return None
-
-
-def fold(text: str) -> str:
-    """NFKC (full-width forms), traditional to simplified Chinese, casefold, one space."""
-    text = unicodedata.normalize("NFKC", text)
-    text = _TW2SP.convert(text)
-    return _SPACES.sub(" ", text.casefold()).strip()
+# Rules about language (descriptors such as 芯片股, headline lists and market wraps, money
+# figures for "<amount>" aliases, 芯片战 vs 芯片战略, inflections of "<all>" words) live in
+# monitor/data/language.yaml, read by monitor.language.
 
 
 def alias_keys(alias: str) -> set[str]:
     """Every folded form an alias is searched under."""
-    base = _SPACES.sub(" ", unicodedata.normalize("NFKC", alias).casefold()).strip()
-    keys = {fold(alias), _T2S.convert(base), base}
-    return {k for k in keys if _searchable(k)}
+    return {key for key in fold_forms(alias) if _searchable(key)}
 
 
-def is_headline_list(title: str) -> bool:
+def is_headline_list(title: str, rules: LanguageRules | None = None) -> bool:
     """A market wrap or a list of the day's headlines, by its title."""
-    return bool(_HEADLINE_LIST.search(fold(title)))
+    return bool((rules or default_rules()).headline_list.search(fold(title)))
 
 
 def _searchable(key: str) -> bool:
@@ -166,7 +104,7 @@ def _bounded(text: str, start: int, end: int, key: str) -> bool:
     return True
 
 
-def _inflected(text: str, start: int, end: int, key: str) -> bool:
+def _inflected(text: str, start: int, end: int, key: str, inflections: tuple[str, ...]) -> bool:
     """Word boundaries for a group word of an "<all>" alias: a Latin word may be inflected."""
     if _is_word_char(key[0]) and start > 0 and _is_word_char(text[start - 1]):
         return False
@@ -175,22 +113,13 @@ def _inflected(text: str, start: int, end: int, key: str) -> bool:
     stop = end
     while stop < len(text) and _is_word_char(text[stop]):
         stop += 1
-    return text[end:stop] in _INFLECTIONS
+    return text[end:stop] in inflections
 
 
-def parse_all_alias(alias: str) -> tuple[bool, tuple[tuple[str, ...], ...]]:
-    """Whether an alias "<all> a|b + c|d" or "<title> a|b + c|d" holds to the title, and its
-    word groups."""
-    title_only = alias.startswith(TITLE_PREFIX)
-    body = alias[len(TITLE_PREFIX if title_only else ALL_PREFIX) :]
-    groups = (tuple(w.strip() for w in part.split("|") if w.strip()) for part in body.split(" + "))
-    return title_only, tuple(group for group in groups if group)
-
-
-def _inside_word(text: str, last: int, key: str) -> bool:
+def _inside_word(text: str, last: int, key: str, longer: dict[str, str]) -> bool:
     """Does the alias ending at ``last`` run on into a longer word (芯片战|略)?"""
     after = text[last + 1 : last + 2]
-    return bool(after) and after in _LONGER_WORD.get(key[-1], "")
+    return bool(after) and after in longer.get(key[-1], "")
 
 
 def _find_bounded(text: str, key: str) -> int:
@@ -225,11 +154,17 @@ class Matcher:
     """Matches articles against watchlists; build once, call ``match`` per article."""
 
     def __init__(
-        self, watchlists: Sequence[Watchlist], threshold: float = 0.5, judge: Judge | None = None
+        self,
+        watchlists: Sequence[Watchlist],
+        threshold: float = 0.5,
+        judge: Judge | None = None,
+        rules: LanguageRules | None = None,
     ) -> None:
         """Without ``judge`` the hand-written rules decide (score >= ``threshold``); with it,
-        the learned relevance model does, at its own calibrated threshold."""
+        the learned relevance model does, at its own calibrated threshold. ``rules``: the
+        language rules (default: monitor/data/language.yaml)."""
         self.threshold = threshold
+        self.rules = rules or default_rules()
         self.judge = judge
         self._lists = tuple(_index(w) for w in watchlists)
         refs: dict[str, set[tuple[int, int]]] = defaultdict(set)
@@ -240,16 +175,15 @@ class Matcher:
         all_aliases = defaultdict(set)
         for wi, indexed in enumerate(self._lists):
             for ei, entity in enumerate(indexed.entities):
-                for alias in entity.all_aliases():
-                    if alias.startswith((ALL_PREFIX, TITLE_PREFIX)):
-                        all_aliases[parse_all_alias(alias)].add((wi, ei))
-                        continue
-                    if alias.startswith(AMOUNT_PREFIX):
-                        for key in alias_keys(alias[len(AMOUNT_PREFIX) :]):
+                for term in entity.terms:
+                    if isinstance(term, AllWordsAlias):
+                        all_aliases[(term.title_only, term.groups)].add((wi, ei))
+                    elif isinstance(term, AmountAlias):
+                        for key in alias_keys(term.phrase):
                             with_amount[key].add((wi, ei))
-                        continue
-                    for key in alias_keys(alias):
-                        refs[key].add((wi, ei))
+                    else:
+                        for key in alias_keys(term.text):
+                            refs[key].add((wi, ei))
         self._with_amount = {key: tuple(sorted(t)) for key, t in with_amount.items()}
         self._all = tuple(
             (len(groups), title_only, tuple(sorted(t)))
@@ -271,6 +205,8 @@ class Matcher:
 
     def found(self, article: Article) -> dict[int, dict[int, _Hit]]:
         """Entities present in the article: watchlist index -> entity index -> hit."""
+        rules = self.rules
+        inflections = rules.inflections
         title = fold(article.title)
         body = fold(article.text)
         text = f"{title}\n{body}"
@@ -279,16 +215,22 @@ class Matcher:
         group_words: dict[str, tuple[int, tuple[tuple[int, int], ...]]] = {}  # key -> zone, refs
         for end_index, (key, targets, groups) in () if self._empty else self._automaton.iter(text):
             start = end_index - len(key) + 1
-            if groups and start < lead_end and _inflected(text, start, end_index + 1, key):
+            if (
+                groups
+                and start < lead_end
+                and _inflected(text, start, end_index + 1, key, inflections)
+            ):
                 zone = TITLE if start < len(title) else LEAD
                 if key not in group_words or zone < group_words[key][0]:
                     group_words[key] = (zone, groups)
             if not targets:
                 continue
-            if not _bounded(text, start, end_index + 1, key) or _inside_word(text, end_index, key):
+            if not _bounded(text, start, end_index + 1, key):
+                continue
+            if _inside_word(text, end_index, key, rules.longer_words):
                 continue
             zone = TITLE if start < len(title) else LEAD if start < lead_end else BODY
-            descriptor = bool(_DESCRIBES.match(text, end_index + 1))
+            descriptor = bool(rules.descriptors.match(text, end_index + 1))
             for wi, ei in targets:
                 if descriptor and self._lists[wi].entities[ei].type in THREAD_TYPES:
                     continue
@@ -337,7 +279,7 @@ class Matcher:
         self, head: str, title_end: int, result: dict[int, dict[int, _Hit]]
     ) -> None:
         """Aliases "<amount> phrase": the phrase and a money figure both in the title or lead."""
-        amount = _large_amount(head)
+        amount = self.rules.large_amount(head)
         if amount is None:
             return
         for key, targets in self._with_amount.items():
@@ -357,9 +299,9 @@ class Matcher:
         """Every baseline the article names something of and may follow up (not before it),
         with the evidence: the input of the relevance model."""
         published = _local_date(article.published)
-        headline_list = is_headline_list(article.title)
+        headline_list = is_headline_list(article.title, self.rules)
         head = fold(article.title) + "\n" + fold(article.text)[:LEAD_CHARS]
-        amount = _large_amount(head) is not None
+        amount = self.rules.large_amount(head) is not None
         result = []
         for wi, hits in sorted(self.found(article).items()):
             indexed = self._lists[wi]
@@ -381,7 +323,7 @@ class Matcher:
         encoder vector, when the caller encoded a batch of articles at once."""
         if self.judge is not None:
             return self._judged(article, self.judge, vector)
-        if is_headline_list(article.title):
+        if is_headline_list(article.title, self.rules):
             return []
         matches = []
         published = _local_date(article.published)

@@ -6,6 +6,8 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 
+from monitor.vocabulary import Alias, parse_aliases
+
 # Writing systems an alias can be in.
 SCRIPTS = ("en", "zh-Hans", "zh-Hant")
 
@@ -32,6 +34,15 @@ class Passage:
 
 
 @dataclass(frozen=True)
+class SharedVocabulary:
+    """Aliases of a thread that several watchlists follow, written once in aliases.yaml
+    (``vocabulary:``) and taken by an entity with ``vocabulary: <name>``."""
+
+    name: str
+    aliases: dict[str, tuple[str, ...]]  # script -> aliases, in the alias mini-language
+
+
+@dataclass(frozen=True)
 class Entity:
     name: str  # canonical name, English where one is known
     type: str  # company, person, product, model, policy, body, place, concept
@@ -42,6 +53,14 @@ class Entity:
     # thread (what the article is about), actor (who: a company, person, body), context
     # (where or in what field: a country, "AI"); empty in older files: read from type/weight
     role: str = ""
+    # the shared thread vocabulary (aliases.yaml ``vocabulary:``) whose aliases lead ``aliases``
+    vocabulary: SharedVocabulary | None = None
+    # ``aliases`` typed (name first): what matching reads. Parsed from the text, so a changed
+    # copy (dataclasses.replace) is parsed again; a malformed alias is an AliasSyntaxError.
+    terms: tuple[Alias, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "terms", parse_aliases(self.name, self.aliases))
 
     def all_aliases(self) -> tuple[str, ...]:
         names = [self.name]
@@ -60,6 +79,7 @@ class Thread:
 
 
 ROLES = ("thread", "actor", "context")
+ENTITY_TYPES = ("company", "person", "product", "model", "policy", "body", "place", "concept")
 
 
 @dataclass(frozen=True)
@@ -290,6 +310,7 @@ class KnownName:
 class AliasData:
     names: tuple[KnownName, ...] = ()
     ignore: tuple[str, ...] = ()  # text found in baselines that is never an entity
+    vocabulary: tuple[SharedVocabulary, ...] = ()  # thread vocabulary shared by watchlists
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,9 @@ A development is shown once however many baselines it follows up and however man
 reported it. Items join one story when they are
 
 - the same stored article (it follows up several baselines), or
-- near-duplicate titles in one writing system (character bigrams, after folding traditional
-  to simplified Chinese) stored within SAME_STORY_HOURS of each other, or
+- near-duplicate titles in one writing system (character bigrams of the one normal form of
+  monitor.text, so traditional and simplified Chinese compare) stored within
+  SAME_STORY_HOURS of each other, or
 - reports in two languages of one development: stored within CROSS_LANGUAGE_HOURS of each
   other, following up a common baseline, and naming the same model or product code in the
   title ("H200", "GB200", "昇腾950" -> "950" is too weak alone, so a code needs a letter and a
@@ -24,9 +25,8 @@ import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 
-import opencc
-
 from monitor.models import DigestItem, DigestSource, DigestStory, FollowedBaseline
+from monitor.text import alphanumeric
 
 SAME_STORY = 0.6  # Dice overlap of title bigrams at or above which two titles are one story
 CROSS_LANGUAGE_HOURS = 36
@@ -36,15 +36,13 @@ SHARED_BIGRAMS = 3  # uncommon bigrams two titles must share before they are com
 PASSAGE_CHARS = 240
 # A passage shorter than this says too little on its own ("他的預測是正確的。").
 SHORT_PASSAGE = 16
-_T2S = opencc.OpenCC("t2s")
 _CODE = re.compile(r"(?<![A-Za-z0-9])(?=[A-Za-z0-9-]*[A-Za-z])(?=[A-Za-z0-9-]*\d)[A-Za-z0-9-]{3,}")
 _FOLLOWS = re.compile(r":?\s*follows para(?:graph)? \d+ of .*$", re.DOTALL)
 
 
 @functools.lru_cache(maxsize=8192)
 def _fold(title: str) -> str:
-    text = unicodedata.normalize("NFKC", title).casefold()
-    return "".join(ch for ch in _T2S.convert(text) if ch.isalnum())
+    return alphanumeric(title)
 
 
 @functools.lru_cache(maxsize=8192)

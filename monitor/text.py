@@ -27,10 +27,27 @@ def convert(text: str, config: str) -> str:
 
 
 def fold(text: str) -> str:
-    text = unicodedata.normalize("NFKC", text).casefold()
-    text = convert(text, "tw2sp")
+    """The normal form: what derive, match, search, dedupe and stories compare."""
+    return _tidy(convert(unicodedata.normalize("NFKC", text).casefold(), "tw2sp"))
+
+
+def _tidy(text: str) -> str:
     text = _SPACE_NEAR_CJK.sub("", text)
     return _SPACES.sub(" ", text).strip()
+
+
+def fold_forms(phrase: str) -> set[str]:
+    """Every folded form a phrase (an alias) is searched under in folded text: ``fold``, and
+    the forms with traditional characters only made simplified (t2s) and with none changed,
+    for the phrases that opencc's mainland wording would rewrite differently on their own than
+    inside a sentence."""
+    base = unicodedata.normalize("NFKC", phrase).casefold()
+    return {fold(phrase), _tidy(convert(base, "t2s")), _tidy(base)}
+
+
+def alphanumeric(text: str) -> str:
+    """The folded text's letters and digits only: what survives re-typesetting."""
+    return "".join(ch for ch in fold(text) if ch.isalnum())
 
 
 def has_chinese(text: str) -> bool:

@@ -186,6 +186,14 @@ def get_article(db: Database, article_id: int) -> dict[str, Any] | None:
     return article
 
 
+def article_ids_since(db: Database, since: dt.datetime | None = None) -> list[int]:
+    """Ids of the articles stored at or after ``since`` (all without it), oldest first."""
+    if since is None:
+        return [int(row[0]) for row in db.execute("SELECT id FROM articles ORDER BY id")]
+    rows = db.execute("SELECT id FROM articles WHERE stored_at >= ? ORDER BY id", [iso(since)])
+    return [int(row[0]) for row in rows]
+
+
 def count_articles(db: Database) -> int:
     return int(db.execute("SELECT count(*) FROM articles").fetchone()[0])
 

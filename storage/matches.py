@@ -67,6 +67,36 @@ def save_matches(db: Database, article_id: int, matches: Sequence[Match], now: d
         )
 
 
+def add_new_matches(
+    db: Database, article_id: int, matches: Sequence[Match], now: dt.datetime
+) -> int:
+    """Store the follow-ups of one article that are not stored yet; one already there (live
+    polling or an earlier rematch found it) is left as it is. How many were added."""
+    added = 0
+    with db.atomic():
+        for match in matches:
+            cursor = db.conn.execute(
+                """
+                INSERT INTO matches (article_id, baseline_id, score, entities, paragraph,
+                                     passage, reason, matched_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (article_id, baseline_id) DO NOTHING
+                """,
+                [
+                    article_id,
+                    match.baseline_id,
+                    float(match.score),
+                    json.dumps(list(match.entities), ensure_ascii=False),
+                    int(match.paragraph),
+                    match.passage,
+                    match.reason,
+                    iso_utc(now),
+                ],
+            )
+            added += cursor.rowcount
+    return added
+
+
 # The follow-up columns plus the article columns a digest or feed shows.
 FOLLOW_UP_SELECT = """
     SELECT m.article_id, m.baseline_id, m.score, m.entities, m.paragraph, m.passage,

@@ -238,6 +238,9 @@ class SqliteStorage:
     def article_urls(self) -> list[str]:
         return [row[0] for row in self.db.execute("SELECT url FROM articles ORDER BY id")]
 
+    def article_ids_since(self, since: dt.datetime | None = None) -> list[int]:
+        return articles.article_ids_since(self.db, since)
+
     def search(self, query: str, limit: int = 20) -> list[SearchHit]:
         return [
             SearchHit(
@@ -253,6 +256,9 @@ class SqliteStorage:
     # follow-ups
     def save_matches(self, article_id: int, found: Sequence[Match], now: dt.datetime) -> None:
         matches.save_matches(self.db, article_id, found, now)
+
+    def add_new_matches(self, article_id: int, found: Sequence[Match], now: dt.datetime) -> int:
+        return matches.add_new_matches(self.db, article_id, found, now)
 
     def matches_between(self, start: dt.datetime, end: dt.datetime) -> list[FollowUp]:
         return [follow_up(row) for row in matches.matches_between(self.db, start, end)]

@@ -6,8 +6,10 @@ import datetime as dt
 
 import pytest
 
-from monitor.match import Matcher, fold, parse_all_alias
+from monitor.match import Matcher
 from monitor.models import Article, Baseline, Entity, Passage, Watchlist
+from monitor.text import fold
+from monitor.vocabulary import AllWordsAlias, parse_alias
 
 PARAGRAPHS = (
     "芯片出口管制的来龙去脉。",
@@ -308,12 +310,10 @@ def test_every_group_in_the_title_makes_a_thread_term_of_anchor_weight_a_topic()
     assert named.match(article(title)) == []
 
 
-def test_word_groups_keep_a_plus_inside_a_word_and_drop_empty_ones():
-    assert parse_all_alias("<all> AI+|人工智能+ + plan|| + ") == (
-        False,
-        (("AI+", "人工智能+"), ("plan",)),
-    )
-    assert parse_all_alias("<title> chip + U.S.")[0] is True
+def test_word_groups_keep_a_plus_inside_a_word():
+    term = parse_alias("<all> AI+|人工智能+ + plan")
+    assert term == AllWordsAlias((("AI+", "人工智能+"), ("plan",)))
+    assert parse_alias("<title> chip + U.S.") == AllWordsAlias((("chip",), ("U.S.",)), True)
 
 
 def test_context_entities_together_do_not_outvote_the_thread_for_the_passage():
@@ -329,3 +329,17 @@ def test_context_entities_together_do_not_outvote_the_thread_for_the_passage():
     story = article(f"Export controls on Nvidia: {named} answer", f"{named} weigh their answer.")
     [match] = only.match(story)
     assert match.paragraph == 3
+
+
+def test_a_space_between_chinese_and_latin_does_not_hide_an_alias():
+    baseline = Baseline("ascend", "昇腾", "zh-Hans", dt.date(2025, 1, 1), "baselines/a.txt")
+    ascend = (
+        entity("Ascend 910C", "product", 0.9, 1, zh_Hans="昇腾910C", zh_Hant="昇騰910C"),
+        entity("Ascend 950", "product", 0.9, 1, zh_Hans="昇腾950"),
+    )
+    found = Matcher([Watchlist(baseline, ascend, PARAGRAPHS)]).found
+    assert 0 in found(article("华为昇腾 910C 开始量产"))[0]
+    assert 0 in found(article("華為昇騰 910C 開始量產"))[0]
+    # a real headline (readhub, 2026-04-29) writes the space too
+    assert 1 in found(article("DeepSeek V4 发布引爆需求，大厂争相订购华为昇腾 950 芯片"))[0]
+    assert fold("华为昇腾 910C") == fold("華為昇騰910C") == fold("华为昇腾910c")

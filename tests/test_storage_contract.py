@@ -212,6 +212,21 @@ def test_follow_ups_belong_to_the_window_their_article_was_stored_in(store: Stor
     assert row["stored_at"] == "2026-02-20T08:00:00+00:00"
 
 
+def test_rematch_adds_only_follow_ups_not_stored_yet(store: Storage) -> None:
+    first = store_one(store, 1, now=NOW).article_id
+    second = store_one(store, 2, now=NOW + HOUR).article_id
+    assert store.article_ids_since(None) == [first, second]
+    assert store.article_ids_since(NOW + HOUR) == [second]
+
+    later = NOW + 5 * HOUR
+    assert store.add_new_matches(first, [match("chips", 0.1), match("fabs")], later) == 1
+    assert store.add_new_matches(first, [match("chips", 0.1), match("fabs")], later) == 0
+    rows = {f.baseline_id: f for f in store.matches_between(NOW, NOW + HOUR)}
+    assert rows["chips"].score == 0.8  # live polling's follow-up is left as it was
+    assert rows["chips"].matched_at == NOW
+    assert rows["fabs"].matched_at == later
+
+
 def test_search_finds_chinese_and_latin_words(store: Storage) -> None:
     store_one(store, 1)
     store_one(store, 2, text="A recipe for dumplings.")

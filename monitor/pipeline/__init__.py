@@ -6,9 +6,10 @@
                write_outputs(now): RSS/Atom and the digest and baseline pages
     backfill   backfill(start, end): the same steps with a past `now`
     baselines  derive, check and add baselines and their watchlists
+    rematch    rematch(now): the configured matcher over stored articles, new follow-ups kept
 
 Callers use ``monitor.pipeline.<name>``; the modules import each other only downwards
-(baselines <- ingest <- deliver <- outputs, backfill).
+(baselines <- ingest <- deliver <- outputs, backfill, rematch).
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ from monitor.pipeline.ingest import (
     store_entry,
 )
 from monitor.pipeline.outputs import run_digest, write_outputs
+from monitor.pipeline.rematch import RematchReport, rematch
 from monitor.pipeline.search import search_articles, search_variants
 
 __all__ = [
@@ -67,6 +69,7 @@ __all__ = [
     "BackfillSource",
     "BaselineInfo",
     "DeriveReport",
+    "RematchReport",
     "WatchlistCheck",
     "add_baseline",
     "backfill",
@@ -94,6 +97,7 @@ __all__ = [
     "poll_due_feeds",
     "poll_once",
     "record_digest",
+    "rematch",
     "remove_baseline",
     "run_digest",
     "search_articles",

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import yaml
 
+from monitor.baseline_index import baseline_id_problem
 from monitor.config import Settings
 from monitor.derive import derive, merge, slug, text_from_markdown, text_from_plain
 from monitor.errors import (
@@ -150,12 +151,16 @@ def add_baseline(settings: Settings, source: str, baseline_id: str | None = None
     in index.yaml and derive its watchlist."""
     directory = Path(settings.watchlists_dir)
     index_path = directory / "baselines" / "index.yaml"
+    if baseline_id is not None and (problem := baseline_id_problem(baseline_id)):
+        raise WatchlistError(problem, hint="choose another with --id")
     article = _baseline_article(source, settings)
     if len(article.text.strip()) < 20:
         raise WatchlistError(f"no article text found in {source}", hint="try a txt or md copy")
     is_url = source.startswith(("http://", "https://"))
     fallback = source.rstrip("/").rsplit("/", 1)[-1] if is_url else Path(source).stem
     new_id = baseline_id or slug(article.title, fallback="") or slug(fallback)
+    if problem := baseline_id_problem(new_id):
+        raise WatchlistError(problem, hint="choose one with --id")
     taken = {b.id for b in load_baseline_index(index_path)}
     if new_id in taken:
         raise WatchlistError(

@@ -1,42 +1,71 @@
-"""`monitor search`: stored articles by word, with names folded as matching folds them."""
+"""`monitor search`: stored articles by word, in any writing of the names matching knows.
+
+The query is searched as typed and in its variants: the other Chinese scripts and regional
+wording (輝達 / 英伟达, 晶片 / 芯片), Chinese and Latin split into words ("昇腾910C" also finds
+"昇腾 910C"), and, when the query is a name the watchlists or the curated alias data know
+(compared in the one normal form, monitor.text.fold), every plain alias of that name: "Nvidia"
+finds articles that only say 英伟达 or 輝達. Both storage backends search the words as given.
+"""
 
 from __future__ import annotations
 
+import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
-import opencc
-
+from monitor.alias_data import ALIASES_FILE, load_aliases
 from monitor.config import Settings
 from monitor.errors import MonitorError
-from monitor.models import Watchlist
+from monitor.models import KnownName, Watchlist
+from monitor.names import known_aliases
 from monitor.pipeline.ingest import open_database
+from monitor.text import convert, fold
+from monitor.vocabulary import PlainAlias
 from monitor.watchlist import load_watchlists
 from storage import articles as stored_articles
 from storage import storage_errors
 from storage.matches import follow_ups_of
 
-_TW2SP = opencc.OpenCC("tw2sp")
-_T2S = opencc.OpenCC("t2s")
+_CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+# Where Chinese meets a Latin letter or a digit: words of their own in a search.
+_SCRIPT_EDGE = re.compile(f"(?<=[{_CJK}])(?=[A-Za-z0-9])|(?<=[A-Za-z0-9])(?=[{_CJK}])")
+_SCRIPT_CONFIGS = ("t2s", "tw2sp", "s2t", "s2twp")
 
 
-def _fold(text: str) -> str:
-    """As matching folds names: NFKC, Taiwan and traditional to mainland simplified, case."""
-    return " ".join(_TW2SP.convert(unicodedata.normalize("NFKC", text)).casefold().split())
+def search_variants(
+    query: str, watchlists: Sequence[Watchlist], known: Sequence[KnownName] = ()
+) -> list[str]:
+    """The query as typed, in the other Chinese scripts, and, when it is a name a watchlist
+    or the curated alias data knows, every plain alias of that name; each also with Chinese
+    and Latin split into words. The query itself comes first."""
+    typed = unicodedata.normalize("NFKC", query)
+    variants = [query, typed, *(convert(typed, config) for config in _SCRIPT_CONFIGS)]
+    folded = fold(query)
+    for names in _name_sets(watchlists, known):
+        if any(fold(name) == folded for name in names):
+            variants.extend(names)
+    spaced = [_SCRIPT_EDGE.sub(" ", v) for v in variants]
+    return list(dict.fromkeys(v for v in [*variants, *spaced] if v.strip()))
 
 
-def search_variants(query: str, watchlists: Sequence[Watchlist]) -> list[str]:
-    """The query as typed, in simplified Chinese (輝達 -> 英伟达), and, when it is a name a
-    watchlist knows, every alias of that name (Nvidia -> 英伟达, 輝達)."""
-    variants = [query, _T2S.convert(query), _TW2SP.convert(query)]
-    folded = _fold(query)
+def _name_sets(
+    watchlists: Sequence[Watchlist], known: Sequence[KnownName]
+) -> Iterable[tuple[str, ...]]:
+    """Every name with its plain aliases ("<all>" patterns are not words to search for)."""
     for watchlist in watchlists:
         for entity in watchlist.entities:
-            aliases = entity.all_aliases()
-            if any(_fold(alias) == folded for alias in aliases):
-                variants.extend(aliases)
-    return list(dict.fromkeys(v for v in variants if v.strip()))
+            yield tuple(t.text for t in entity.terms if isinstance(t, PlainAlias))
+    for name in known:
+        yield (name.name, *(a for aliases in known_aliases(name).values() for a in aliases))
+
+
+def _known_names(settings: Settings) -> tuple[KnownName, ...]:
+    try:
+        return load_aliases(Path(settings.watchlists_dir) / ALIASES_FILE).names
+    except (MonitorError, OSError):
+        return ()  # a broken alias file must not stop a search
 
 
 @storage_errors
@@ -50,7 +79,7 @@ def search_articles(settings: Settings, query: str, limit: int = 20) -> list[dic
     db = open_database(settings)
     try:
         found: dict[int, dict[str, Any]] = {}
-        for variant in search_variants(query, watchlists):
+        for variant in search_variants(query, watchlists, _known_names(settings)):
             for row in stored_articles.search(db, variant, limit):
                 found.setdefault(int(row["id"]), dict(row))
             if len(found) >= limit:

@@ -379,6 +379,13 @@ class PostgresStorage:
     def article_urls(self) -> list[str]:
         return [row["url"] for row in self._all("SELECT url FROM articles ORDER BY id")]
 
+    def article_ids_since(self, since: dt.datetime | None = None) -> list[int]:
+        if since is None:
+            rows = self._all("SELECT id FROM articles ORDER BY id")
+        else:
+            rows = self._all("SELECT id FROM articles WHERE stored_at >= %s ORDER BY id", [since])
+        return [int(row["id"]) for row in rows]
+
     def search(self, query: str, limit: int = 20) -> list[SearchHit]:
         """Articles whose title or text contain every word of ``query``; ILIKE is served by
         the trigram indexes (words of three characters or more), Chinese included."""
@@ -433,6 +440,31 @@ class PostgresStorage:
                     for m in found
                 ],
             )
+
+    def add_new_matches(self, article_id: int, found: Sequence[Match], now: dt.datetime) -> int:
+        added = 0
+        with self.conn.transaction(), self.conn.cursor() as cursor:
+            for m in found:
+                cursor.execute(
+                    """
+                    INSERT INTO matches (article_id, baseline_id, score, entities, paragraph,
+                                         passage, reason, matched_at)
+                    VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
+                    ON CONFLICT (article_id, baseline_id) DO NOTHING
+                    """,
+                    (
+                        article_id,
+                        m.baseline_id,
+                        float(m.score),
+                        json.dumps(list(m.entities), ensure_ascii=False),
+                        int(m.paragraph),
+                        m.passage,
+                        m.reason,
+                        now,
+                    ),
+                )
+                added += max(0, cursor.rowcount)
+        return added
 
     def _follow_ups(self, sql: str, params: Sequence[Any]) -> list[FollowUp]:
         rows = self._all(_FOLLOW_UP_SELECT + sql, params)

@@ -1,0 +1,250 @@
+"""Finding names in a baseline: the curated names (an Aho-Corasick automaton over their folded
+forms, with their aliases in all three writings) and the proper nouns the curated data does not
+know (Latin-script names, transliterated Chinese names, titles in 《》, quoted plan names).
+Pure functions."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+
+import ahocorasick
+
+from monitor.models import AliasData, KnownName
+from monitor.text import convert, fold, fold_forms, has_chinese
+
+CHINESE_SCRIPTS = ("zh-Hans", "zh-Hant")
+VOCABULARY_TYPES = frozenset({"concept", "policy"})  # words, not names: regional wording applies
+_CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_LATIN_OR_DIGIT = re.compile(r"[a-z0-9]")
+
+
+# --- script forms --------------------------------------------------------------------------
+
+
+def chinese_forms(names: Iterable[str], script: str, *, vocabulary: bool = False) -> list[str]:
+    """Each name in ``script``; with ``vocabulary`` also the regional wording opencc knows
+    (晶片 / 芯片, 資料 / 数据). That is for words only: a company called 数据公司 is not
+    資料公司 in Taiwan, so regional forms of names are curated instead."""
+    if script == "zh-Hans":
+        configs = ("t2s", "tw2sp") if vocabulary else ("t2s",)
+    else:
+        configs = ("s2t", "s2twp") if vocabulary else ("s2t",)
+    out: list[str] = []
+    for name in names:
+        for config in configs:
+            out.append(convert(name, config))
+    return out
+
+
+def unique(items: Iterable[str]) -> tuple[str, ...]:
+    seen: dict[str, None] = {}
+    for item in items:
+        item = item.strip()
+        if item and item not in seen:
+            seen[item] = None
+    return tuple(seen)
+
+
+def known_aliases(known: KnownName) -> dict[str, tuple[str, ...]]:
+    """A curated name's aliases in all three writings: as written, plus opencc's conversions
+    of every Chinese alias into the other script."""
+    chinese = [a for s in CHINESE_SCRIPTS for a in known.aliases.get(s, ())]
+    out: dict[str, tuple[str, ...]] = {}
+    english = unique(known.aliases.get("en", ()))
+    if english:
+        out["en"] = english
+    vocabulary = known.type in VOCABULARY_TYPES
+    for script in CHINESE_SCRIPTS:
+        converted = chinese_forms(chinese, script, vocabulary=vocabulary)
+        forms = unique([*known.aliases.get(script, ()), *converted])
+        if forms:
+            out[script] = forms
+    return out
+
+
+class KnownIndex:
+    """Aho-Corasick automaton over the folded forms of every curated name."""
+
+    def __init__(self, data: AliasData) -> None:
+        self.names = data.names
+        self.by_name = {known.name.casefold(): known for known in data.names}
+        self.automaton = ahocorasick.Automaton()
+        forms: dict[str, int] = {}
+        for index, known in enumerate(data.names):
+            for alias in (*known_aliases(known).values(), known.mentions, (known.name,)):
+                for form in alias:
+                    for folded in sorted(fold_forms(form), key=lambda f: f != fold(form)):
+                        if len(folded) >= 2 or has_chinese(folded):
+                            forms.setdefault(folded, index)  # the first curated entry wins
+        for folded, index in forms.items():
+            self.automaton.add_word(folded, (index, folded))
+        self.forms = forms
+        if forms:
+            self.automaton.make_automaton()
+
+    def with_parents(self, index: int) -> list[KnownName]:
+        """The name, then the company behind it (Qwen, Alibaba), and so on up."""
+        chain = [self.names[index]]
+        while chain[-1].parent and len(chain) < 4:
+            parent = self.by_name.get(chain[-1].parent.casefold())
+            if parent is None or parent in chain:
+                break
+            chain.append(parent)
+        return chain
+
+    def find(self, folded: str) -> list[tuple[int, int, int]]:
+        """Leftmost-longest, non-overlapping (start, end, name index) in a folded sentence;
+        a Latin name must not run on into letters or digits (AMD, not AMDx)."""
+        if not self.forms:
+            return []
+        hits: list[tuple[int, int, int]] = []
+        for end, (index, form) in self.automaton.iter(folded):
+            start = end - len(form) + 1
+            if _LATIN_OR_DIGIT.match(form[0]) and start > 0:
+                if _LATIN_OR_DIGIT.match(folded[start - 1]):
+                    continue
+            if _LATIN_OR_DIGIT.match(form[-1]) and end + 1 < len(folded):
+                if _LATIN_OR_DIGIT.match(folded[end + 1]):
+                    continue
+            hits.append((start, end + 1, index))
+        hits.sort(key=lambda h: (h[0], -(h[1] - h[0])))
+        chosen: list[tuple[int, int, int]] = []
+        reach = 0
+        for start, stop, index in hits:
+            if start >= reach:
+                chosen.append((start, stop, index))
+                reach = stop
+        return chosen
+
+
+_NAME_TOKEN = (
+    r"(?:[A-Z][A-Za-z0-9]*|[a-z]+[A-Z][A-Za-z0-9]*)(?:['’][A-Za-z]+)?(?:[-.][A-Za-z0-9]+)*"
+)
+_NAME_TAIL = r"(?:[A-Z]\.|\d[\d.]*[A-Za-z]*|" + _NAME_TOKEN + ")"  # J. / 232 / 3.1 / Trump
+_LATIN_NAME = re.compile(
+    rf"(?<![A-Za-z0-9]){_NAME_TOKEN}"
+    rf"(?:[ \t]+(?:(?:van|von|de|der|da|del|di|of|for|the|&)[ \t]+)*{_NAME_TAIL})*"
+    r"(?![A-Za-z0-9])"
+)
+# Capitalised words that make a phrase a title or an institution rather than a person's name.
+_NOT_NAMES = frozenset(
+    "federal government general national public american state states united new old north "
+    "south east west central provisions members memorandum title division director chief "
+    "president minister officer executive global international world".split()
+)
+_POLICY_WORDS = frozenset(
+    "act law rule rules plan initiative policy program programme order section".split()
+)
+_COMPANY_WORDS = frozenset(
+    "inc corp corporation group company co technologies technology labs securities research "
+    "systems holdings ai capital ventures partners".split()
+)
+_BODY_WORDS = frozenset(
+    "department ministry office agency bureau commission council committee university "
+    "institute secretary representative administration congress senate court parliament "
+    "lab laboratory foundation endowment center centre".split()
+)
+_DOT_NAME = re.compile(rf"[{_CJK}]{{1,6}}[·・•‧][{_CJK}]{{1,6}}(?:[·・•‧][{_CJK}]{{1,6}})?")
+_BOOK_TITLE = re.compile(r"《([^《》]{2,20})》")
+_QUOTED_PLAN = re.compile(
+    r"[“\"「『]\s*([^“”\"「」『』]{2,18}?"
+    r"(?:计划|計劃|計畫|规划|規劃|规则|規則|法案|战略|戰略|倡议|倡議|行动|行動|清单|清單|条例|條例|任务|任務))"
+    r"\s*[”\"」』]"
+)
+# Characters used to write foreign names in Chinese (斯科特·辛格, 約翰·史密斯). A name before or
+# after the "·" is the run of these next to it; 研究员 before it or 表示 after it are not.
+_TRANSLITERATION = frozenset(
+    "阿埃艾爱愛安昂奥奧巴拔柏班邦保鲍鮑贝貝本比彼毕畢宾賓波伯博布查达達戴丹道德登邓鄧迪蒂丁东東"
+    "杜多厄恩尔爾法凡菲费費芬丰豐弗福盖蓋甘冈岡高戈格根古瓜哈海汉漢豪赫亨洪华華惠霍基吉加贾賈"
+    "杰傑捷金津卡凯凱坎康柯科克肯库庫夸奎昆拉莱萊兰蘭朗劳勞勒雷蕾黎里裡裏理丽麗利莉廉列林琳"
+    "隆卢盧鲁魯路伦倫罗羅洛马馬玛瑪迈邁麦麥曼梅蒙米密明莫默姆穆纳納娜奈南内內尼妮诺諾欧歐帕"
+    "潘佩彭皮普齐齊奇乔喬琼瓊丘萨薩塞桑瑟森沙莎尚舍史斯松苏蘇索塔泰坦汤湯唐特提汀图圖托瓦万"
+    "萬旺威韦韋维維温溫沃乌烏伍武西希锡錫夏谢謝辛休亚亞扬揚伊依因英尤约約詹珍朱兹茲卓佐琪娅"
+    "婭嘉夫翰瑞茨琴黛杭罕荷胡怀懷蕊若赛賽圣聖施舒泽澤"
+)
+_LATIN_STOP = frozenset(
+    """a an the this that these those there their they we i you he she it its in on at of to for
+    from by with as and or but if when while after before however although though because so
+    yet also still even just only not no yes mr ms mrs dr prof president minister chairman ceo
+    monday tuesday wednesday thursday friday saturday sunday january february march april may
+    june july august september october november december today yesterday tomorrow last next
+    new one two three first second some many most more much every each all any other such
+    what which who whom whose where why how here according said says chapter figure table
+    source sources note notes read more share update updated throughout day days week year
+    during since until within without about across among""".split()
+)
+
+
+def _clean_latin(candidate: str) -> str:
+    words = [re.sub(r"['’]s$", "", w) for w in candidate.split()]
+    while words and words[0].casefold().strip("'’") in _LATIN_STOP:
+        words.pop(0)
+    while words and words[-1].casefold() in _LATIN_STOP:
+        words.pop()
+    if words and words[-1].endswith(("'s", "’s")):
+        words[-1] = words[-1][:-2]
+    return " ".join(words)
+
+
+def _clean_dot_name(candidate: str) -> str:
+    before, _, after = candidate.partition("·")
+    start = len(before)
+    while start > 0 and before[start - 1] in _TRANSLITERATION and len(before) - start < 4:
+        start -= 1
+    end = 0
+    while end < len(after) and after[end] in _TRANSLITERATION and end < 5:
+        end += 1
+    before, after = before[start:], after[:end]
+    return f"{before}·{after}" if before and after else ""
+
+
+def _latin_type(words: Sequence[str]) -> str:
+    last = words[-1].casefold().strip(".")
+    if last in _POLICY_WORDS or words[0].casefold() in _POLICY_WORDS:
+        return "policy"
+    if last in _COMPANY_WORDS:
+        return "company"
+    if any(w.casefold() in _BODY_WORDS for w in words):
+        return "body"
+    if len(words) == 1 and any(c.isdigit() for c in words[0]):
+        return "product"
+    titled = all(w[0].isupper() and not w.isupper() for w in words)
+    if 2 <= len(words) <= 3 and titled and not any(w.casefold() in _NOT_NAMES for w in words):
+        return "person"
+    return "concept"
+
+
+def is_plain_word(word: str) -> bool:
+    """Program, Federal, Budget: a capitalised ordinary word, not an acronym (EDAG), a
+    mixed-case brand (xAI, OpenAI) or a model number (H20)."""
+    return word[:1].isupper() and word[1:].islower() and word.isalpha()
+
+
+def unknown_candidates(sentence: str) -> list[tuple[str, str]]:
+    """(surface, type guess) of names that may be proper nouns, in their own writing."""
+    found: list[tuple[str, str]] = []
+    for match in _LATIN_NAME.finditer(sentence):
+        name = _clean_latin(match.group(0))
+        words = name.split()
+        if len(name) < 3 or not words or (len(words) > 2 and name.isupper()):
+            continue  # too short, or a heading in capitals
+        found.append((name, _latin_type(words)))
+    normalized = re.sub("[・•‧]", "·", sentence)
+    for match in _DOT_NAME.finditer(normalized):
+        name = _clean_dot_name(match.group(0))
+        if name:
+            found.append((name, "person"))
+    for match in _BOOK_TITLE.finditer(sentence):
+        found.append((match.group(1).strip(), "product"))
+    for match in _QUOTED_PLAN.finditer(sentence):
+        found.append((match.group(1).strip(), "policy"))
+    return found
+
+
+def unknown_aliases(surface: str, language: str) -> dict[str, tuple[str, ...]]:
+    if not has_chinese(surface):
+        return {"en" if language.startswith(("en", "zh")) else language: (surface,)}
+    return {
+        script: unique([surface, *chinese_forms([surface], script)]) for script in CHINESE_SCRIPTS
+    }
