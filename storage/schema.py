@@ -213,3 +213,21 @@ def m_feeds_health(db: Database) -> None:
     # failure after a success), so a feed failing for days is told apart from one blip.
     db.execute("ALTER TABLE feeds ADD COLUMN last_success_at TEXT")
     db.execute("ALTER TABLE feeds ADD COLUMN failing_since TEXT")
+
+
+@migrations()
+def m_pending_pages(db: Database) -> None:
+    # An entry is stored from the feed's own text at once; its page is fetched after, and
+    # this row remembers it until then, so a page deferred by a poll's budgets (or by a kill)
+    # is fetched by a later poll. One row per article: the entry that first brought it.
+    db.execute(
+        """
+        CREATE TABLE pending_pages (
+            article_id INTEGER PRIMARY KEY REFERENCES articles(id),
+            entry TEXT NOT NULL,         -- the entry as JSON (monitor.models.Entry)
+            queued_at TEXT NOT NULL,
+            deferrals INTEGER NOT NULL DEFAULT 0,
+            last_reason TEXT NOT NULL DEFAULT ''
+        )
+        """
+    )
