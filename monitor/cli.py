@@ -11,17 +11,19 @@ import json
 import logging
 import re
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import click
 
+from monitor import cli_summaries, health, pipeline, scheduler, timeutil
 from monitor import config as config_module
-from monitor import health, pipeline, scheduler, timeutil
 from monitor.baseline_index import baseline_id_problem
 from monitor.config import Settings
 from monitor.errors import ConfigError, DeliveryError, MonitorError, WatchlistError
+from monitor.locks import exclusive
 
 # Control characters (C0 but tab and newline, DEL, C1) and bidi overrides: a feed title with
 # ESC]0;...BEL or ESC[2J would retitle the window or clear the screen when printed.
@@ -158,7 +160,7 @@ def poll_command(ctx: click.Context, feeds_file: str | None, force: bool, as_jso
     settings = settings_from(ctx)
     # The same lock as the service's poll: two polls at once would fetch everything twice
     # and trip over each other's writes ("database is locked").
-    with scheduler.exclusive(settings, "poll") as acquired:
+    with exclusive(settings, "poll") as acquired:
         if not acquired:
             print("another poll is running (lock held); nothing done this time")
             return
@@ -429,11 +431,11 @@ def run_command(ctx: click.Context, once: bool, feeds_file: str | None, as_json:
         scheduler.serve(settings, feeds_file=feeds)
         return
     _log_lines(logging.WARNING)
-    report = scheduler.run_once(settings, feeds_file=feeds)
+    report = pipeline.run_once(settings, dt.datetime.now(dt.UTC), feeds_file=feeds)
     if as_json:
-        print_json(scheduler.summary_json(report, settings))
+        print_json(cli_summaries.cycle_json(report, settings))
         return
-    for line in scheduler.summary(report, settings):
+    for line in cli_summaries.cycle_lines(report, settings):
         print(line)
     _fail_if_not_sent(
         [
@@ -545,8 +547,10 @@ def backfill_command(
     if last < since.date():
         raise click.UsageError("--until is before --since")
     _log_lines()
-    with _Progress() as progress:
-        report = scheduler.backfill(
+    stop = threading.Event()
+    # SIGTERM or Ctrl-C ends the backfill after the item in hand; run it again to resume.
+    with _Progress() as progress, scheduler.stop_on_signals(stop):
+        report = pipeline.run_backfill(
             settings,
             since.date(),
             last,
@@ -554,11 +558,12 @@ def backfill_command(
             send=send,
             now=now,
             on_progress=progress,
+            stop=stop,
         )
     if as_json:
         print_json(report)
     else:
-        for line in scheduler.backfill_summary(report, settings):
+        for line in cli_summaries.backfill_lines(report):
             print(line)
     if report.stopped:
         ctx.exit(130)

@@ -331,6 +331,10 @@ class FeedOutcome:
 @dataclass(frozen=True)
 class PollReport:
     feeds: tuple[FeedOutcome, ...] = ()
+    article_ids: tuple[int, ...] = ()  # the articles this poll stored (new ones only)
+    follow_ups: int = 0  # follow-ups of those articles when the poll ended
+    pages_fetched: int = 0  # pages whose text replaced the feed's (earlier polls' included)
+    pages_waiting: int = 0  # pages left for a later poll (time or host budget spent)
 
     @property
     def new(self) -> int:
@@ -354,8 +358,10 @@ class IngestReport:
     page_failures: int = 0  # entries kept with the feed's own text (reason on the article)
     new_by_feed: dict[str, int] = field(default_factory=dict)
     article_ids: tuple[int, ...] = ()  # ids of the articles stored by this call
-    # Entries left for the next poll, per feed: their page was deferred (PageBudget).
+    # Pages left for a later poll, per feed (PageBudget); their articles are stored already,
+    # with the feed's own text, and get the page's when it comes.
     deferred_by_feed: dict[str, int] = field(default_factory=dict)
+    pages_fetched: int = 0  # pages whose text replaced the feed's
 
 
 # What Passage numbers count, for every stage that writes or reads them: paragraph N is line N

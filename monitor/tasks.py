@@ -1,7 +1,7 @@
 """The queue's jobs: poll one feed, ingest one entry (fetch and extract its page, match the
 article, store it), deliver the outbox. Each runs the single process's own steps (the same
 fetch, parse, extract, dedupe, match and digest code, and the same decisions from
-monitor.pipeline.ingest) on one unit of work, against any Storage, and each is idempotent:
+monitor.entries) on one unit of work, against any Storage, and each is idempotent:
 
 - poll_feed claims the feed with a conditional UPDATE first; a second delivery finds it
   not due and does nothing;
@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
 from monitor import digest, mail, schedule
+from monitor import entries as decide
 from monitor.config import Settings
 from monitor.dedupe import fingerprint
 from monitor.errors import DeliveryError, FeedParseError, FetchError
@@ -35,14 +36,7 @@ from monitor.pipeline.deliver import (
     _titles,
     write_digest_page,
 )
-from monitor.pipeline.ingest import (
-    _entry_url,
-    _feed_article,
-    _no_page_reason,
-    _page_article,
-    _page_wanted,
-    _source,
-)
+from monitor.pipeline.ingest import read_page
 from storage.interface import EntryResult, NewDigest, Source, Storage
 from storage.postgres.jobs import Job
 
@@ -195,37 +189,49 @@ def _succeeded(
 
 
 def _stored_source(entry: Entry, feeds: Mapping[str, Feed]) -> Source:
-    legacy = _source(entry, feeds)
-    return Source(legacy.url, legacy.feed_url, legacy.source_name, legacy.title)
+    return Source(
+        url=decide.source_url(entry),
+        feed_url=entry.feed_url,
+        source_name=decide.source_name(entry, feeds),
+        title=entry.title,
+    )
 
 
 def ingest_entry(ctx: JobContext, entry: Entry, now: dt.datetime) -> EntryResult | None:
     """One new entry: another source of a stored article, or its page fetched and
-    extracted, the article matched, and all stored in one transaction (the steps of
-    monitor.pipeline.ingest.ingest_entries for one entry). None when already handled."""
+    extracted, the article matched, and all stored in one transaction. The single process's
+    decisions (monitor.entries) on one entry: the article from the page or the feed's text,
+    and the follow-ups of both texts, as the single process keeps them when a page re-matches
+    an article it stored from the feed. None when already handled."""
     storage = ctx.storage
     if storage.is_entry_seen(entry.feed_url, entry.guid):
         return None
     source = _stored_source(entry, ctx.feeds)
     known = storage.add_known_source(
-        [_entry_url(entry), entry.link], source, entry.feed_url, entry.guid, now
+        decide.lookup_urls(entry), source, entry.feed_url, entry.guid, now
     )
     if known is not None:
         return EntryResult(known, False)
-    if _page_wanted(entry, ctx.settings, ctx.feeds):
+    name = decide.source_name(entry, ctx.feeds)
+    fetch_pages = ctx.settings.fetch_pages
+    if decide.page_wanted(entry, fetch_pages, ctx.feeds.get(entry.feed_url)):
         ctx.limiter.wait(entry.link)
         page = fetch_all([FetchRequest(entry.link)], ctx.settings)[0]
-        article, _ = _page_article(entry, page, ctx.extract(), ctx.feeds)
+        article = decide.article_from(entry, name, read_page(entry, page, ctx.extract()))
+        found = decide.follow_ups_after_page(
+            ctx.matcher.match(decide.feed_article(entry, name)), ctx.matcher.match(article)
+        )
     else:
-        article = _feed_article(entry, ctx.feeds, _no_page_reason(entry, ctx.settings))
+        article = decide.feed_article(entry, name, decide.no_page_reason(entry, fetch_pages))
+        found = ctx.matcher.match(article)
     return storage.store_entry(
         article,
         fingerprint(article.text),
         source,
-        [article.url, _entry_url(entry), entry.link],
+        decide.lookup_urls(entry, article),
         entry.feed_url,
         entry.guid,
-        ctx.matcher.match(article),
+        found,
         now,
     )
 

@@ -206,7 +206,7 @@ def _tick_forever(
     from apscheduler.schedulers.background import BackgroundScheduler
     from apscheduler.triggers.interval import IntervalTrigger
 
-    from monitor.scheduler import _stop_on_signals
+    from monitor.scheduler import stop_on_signals
 
     lock = threading.Lock()
 
@@ -227,7 +227,7 @@ def _tick_forever(
         max_instances=1,
         next_run_time=utcnow(),
     )
-    with _stop_on_signals(stop):
+    with stop_on_signals(stop):
         scheduler.start()
         try:
             stop.wait()
@@ -317,9 +317,9 @@ def run_worker(
     # running (claimed in the ledger, so they are sent again once their lease runs out).
     worker.queue_prefetch = max(1, threads)
     stop = stop or threading.Event()
-    from monitor.scheduler import _stop_on_signals
+    from monitor.scheduler import stop_on_signals
 
-    with _stop_on_signals(stop):
+    with stop_on_signals(stop):
         worker.start()
         try:
             stop.wait()

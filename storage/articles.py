@@ -36,25 +36,36 @@ class Source:
     title: str = ""
 
 
-def find_article(db: Database, urls: Iterable[str], fingerprint: str | None = None) -> int | None:
+def find_article(
+    db: Database,
+    urls: Iterable[str],
+    fingerprint: str | None = None,
+    *,
+    exclude: int | None = None,
+) -> int | None:
     """The id of a stored article with one of these canonical URLs (or source URLs), else
-    with this fingerprint, else None."""
+    with this fingerprint, else None; never ``exclude`` (an article looking for another
+    copy of itself)."""
+    other = -1 if exclude is None else exclude
     candidates = [u for u in dict.fromkeys(urls) if u]
     if candidates:
         marks = ",".join("?" * len(candidates))
         row = db.execute(
-            f"SELECT id FROM articles WHERE url IN ({marks}) LIMIT 1", candidates
+            f"SELECT id FROM articles WHERE url IN ({marks}) AND id != ? LIMIT 1",
+            [*candidates, other],
         ).fetchone()
         if row is None:
             row = db.execute(
-                f"SELECT article_id FROM article_sources WHERE url IN ({marks}) LIMIT 1",
-                candidates,
+                f"SELECT article_id FROM article_sources WHERE url IN ({marks}) "
+                "AND article_id != ? LIMIT 1",
+                [*candidates, other],
             ).fetchone()
         if row is not None:
             return int(row[0])
     if fingerprint:
         row = db.execute(
-            "SELECT id FROM articles WHERE fingerprint = ? ORDER BY id LIMIT 1", [fingerprint]
+            "SELECT id FROM articles WHERE fingerprint = ? AND id != ? ORDER BY id LIMIT 1",
+            [fingerprint, other],
         ).fetchone()
         if row is not None:
             return int(row[0])
@@ -98,6 +109,57 @@ def save_article(
         article_id = int(cursor.lastrowid or 0)
         add_source(db, article_id, source, now)
     return article_id, True
+
+
+def replace_article(
+    db: Database, article_id: int, article: Article, fingerprint: str | None
+) -> None:
+    """Give a stored article its final text (its page's, or the feed's with the reason the
+    page is not there); it keeps its id, sources, follow-ups and ``stored_at``."""
+    db.execute(
+        """
+        UPDATE articles SET url = ?, fingerprint = ?, title = ?, text = ?, author = ?,
+               language = ?, published = ?, extract_error = ?
+        WHERE id = ?
+        """,
+        [
+            article.url,
+            fingerprint,
+            article.title,
+            article.text,
+            article.author,
+            article.language,
+            iso(article.published) if article.published else None,
+            article.extract_error,
+            article_id,
+        ],
+    )
+
+
+def merge_article(db: Database, article_id: int, into: int) -> None:
+    """``article_id`` turned out to be another copy of ``into`` (its page's URL or text is
+    stored already): its sources and entries move to ``into``, and so do its follow-ups and
+    alert marks for baselines ``into`` lacks (a follow-up found is kept, never doubled);
+    then it is deleted. In the caller's transaction."""
+    moves = [
+        "INSERT OR IGNORE INTO article_sources "
+        "(article_id, url, feed_url, source_name, title, seen_at) "
+        "SELECT :into, url, feed_url, source_name, title, seen_at "
+        "FROM article_sources WHERE article_id = :gone",
+        "DELETE FROM article_sources WHERE article_id = :gone",
+        "UPDATE entries SET article_id = :into WHERE article_id = :gone",
+        "INSERT OR IGNORE INTO matches (article_id, baseline_id, score, entities, paragraph, "
+        "passage, reason, matched_at) SELECT :into, baseline_id, score, entities, paragraph, "
+        "passage, reason, matched_at FROM matches WHERE article_id = :gone",
+        "DELETE FROM matches WHERE article_id = :gone",
+        "INSERT OR IGNORE INTO alerted (article_id, baseline_id, digest_id) "
+        "SELECT :into, baseline_id, digest_id FROM alerted WHERE article_id = :gone",
+        "DELETE FROM alerted WHERE article_id = :gone",
+        "DELETE FROM pending_pages WHERE article_id = :gone",
+        "DELETE FROM articles WHERE id = :gone",
+    ]
+    for statement in moves:
+        db.execute(statement, {"into": into, "gone": article_id})
 
 
 def add_source(db: Database, article_id: int, source: Source, now: dt.datetime) -> None:

@@ -13,6 +13,8 @@ from collections.abc import Iterator, Sequence
 
 from sqlite_utils import Database
 
+from storage import matches
+
 
 def _iso(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).isoformat(timespec="seconds")
@@ -62,15 +64,7 @@ def finish_run(db: Database, key: str, now: dt.datetime) -> None:
 
 def count_matches(db: Database, article_ids: Sequence[int]) -> int:
     """How many follow-ups the given articles have."""
-    total = 0
-    for start in range(0, len(article_ids), 500):  # stay under SQLite's variable limit
-        chunk = list(article_ids[start : start + 500])
-        marks = ",".join("?" * len(chunk))
-        row = db.execute(
-            f"SELECT count(*) FROM matches WHERE article_id IN ({marks})", chunk
-        ).fetchone()
-        total += int(row[0])
-    return total
+    return matches.count_for(db, article_ids)
 
 
 def follow_up_times(db: Database, start: dt.datetime, end: dt.datetime) -> list[dt.datetime]:

@@ -26,8 +26,17 @@ def iso_utc(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).isoformat(timespec="seconds")
 
 
-def save_matches(db: Database, article_id: int, matches: Sequence[Match], now: dt.datetime) -> None:
-    """Insert or update the follow-ups of one article (one row per baseline).
+def save_matches(
+    db: Database,
+    article_id: int,
+    matches: Sequence[Match],
+    now: dt.datetime,
+    *,
+    keep_matched_at: bool = False,
+) -> None:
+    """Insert or update the follow-ups of one article (one row per baseline). With
+    ``keep_matched_at`` a follow-up already stored keeps the moment it was first found (a
+    page re-matching an article refreshes its evidence, not its date).
 
     Runs inside ``db.atomic()``, so it joins (as a savepoint) a transaction the caller holds
     for the article and its matches, or commits on its own when called alone."""
@@ -61,9 +70,10 @@ def save_matches(db: Database, article_id: int, matches: Sequence[Match], now: d
                 passage = excluded.passage,
                 reason = excluded.reason,
                 thread = excluded.thread,
-                matched_at = excluded.matched_at
+                matched_at = CASE WHEN :keep THEN matches.matched_at
+                                  ELSE excluded.matched_at END
             """,
-            rows,
+            [{**row, "keep": keep_matched_at} for row in rows],
         )
 
 
@@ -78,8 +88,8 @@ def add_new_matches(
             cursor = db.conn.execute(
                 """
                 INSERT INTO matches (article_id, baseline_id, score, entities, paragraph,
-                                     passage, reason, matched_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                                     passage, reason, thread, matched_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (article_id, baseline_id) DO NOTHING
                 """,
                 [
@@ -90,11 +100,46 @@ def add_new_matches(
                     int(match.paragraph),
                     match.passage,
                     match.reason,
+                    match.thread,
                     iso_utc(now),
                 ],
             )
             added += cursor.rowcount
     return added
+
+
+def count_for(db: Database, article_ids: Sequence[int]) -> int:
+    """How many follow-ups the given articles have."""
+    total = 0
+    for start in range(0, len(article_ids), 500):  # stay under SQLite's variable limit
+        chunk = list(article_ids[start : start + 500])
+        marks = ",".join("?" * len(chunk))
+        row = db.execute(
+            f"SELECT count(*) FROM matches WHERE article_id IN ({marks})", chunk
+        ).fetchone()
+        total += int(row[0])
+    return total
+
+
+def matches_of(db: Database, article_id: int) -> list[Match]:
+    """The follow-ups stored for one article, as the matcher gave them."""
+    return [
+        Match(
+            baseline_id=row["baseline_id"],
+            score=float(row["score"]),
+            entities=tuple(json.loads(row["entities"] or "[]")),
+            paragraph=int(row["paragraph"]),
+            passage=row["passage"],
+            reason=row["reason"],
+            thread=row["thread"],
+        )
+        for row in db.query(
+            "SELECT baseline_id, score, entities, paragraph, passage, reason, thread "
+            "FROM matches "
+            "WHERE article_id = ? ORDER BY baseline_id",
+            [article_id],
+        )
+    ]
 
 
 # The follow-up columns plus the article columns a digest or feed shows.

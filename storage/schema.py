@@ -236,3 +236,21 @@ def m_feedback(db: Database) -> None:
         )
         """
     )
+
+
+@migrations()
+def m_pending_pages(db: Database) -> None:
+    # An entry is stored from the feed's own text at once; its page is fetched after, and
+    # this row remembers it until then, so a page deferred by a poll's budgets (or by a kill)
+    # is fetched by a later poll. One row per article: the entry that first brought it.
+    db.execute(
+        """
+        CREATE TABLE pending_pages (
+            article_id INTEGER PRIMARY KEY REFERENCES articles(id),
+            entry TEXT NOT NULL,         -- the entry as JSON (monitor.models.Entry)
+            queued_at TEXT NOT NULL,
+            deferrals INTEGER NOT NULL DEFAULT 0,
+            last_reason TEXT NOT NULL DEFAULT ''
+        )
+        """
+    )

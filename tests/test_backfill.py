@@ -166,6 +166,63 @@ def test_backfill_of_saved_feeds_equals_polling_them_live(
     assert report.follow_ups == len(matches)
 
 
+def test_backfill_of_a_feed_with_pages_equals_polling_it_live(
+    offline: Settings, http_server: conftest.TestHTTPServer, tmp_path: Path
+) -> None:
+    """Pages on: live, the entries are stored from the feed and their pages fetched after;
+    backfill goes through the same two stages, and both end with the same articles and
+    follow-ups (some of which only the pages' text finds)."""
+    with_pages = dataclasses.replace(offline, fetch_pages=True)
+    phoronix = (FEEDS / "phoronix.xml").read_text(encoding="utf-8")
+    slugs = re.findall(r"<link>https://www\.phoronix\.com/(\w+/[^<]+)</link>", phoronix)
+    assert len(slugs) > 10
+    html = {"Content-Type": "text/html"}
+    for n, slug in enumerate(slugs):
+        http_server.add(f"/{slug}", news_page(slug, chips=n % 2 == 0), headers=html)
+    feed = http_server.add(
+        "/phoronix.xml",
+        phoronix.replace("https://www.phoronix.com/", http_server.url("/")).encode(),
+        headers={"Content-Type": CONTENT_TYPES[".xml"]},
+    )
+    feeds_file = tmp_path / "feeds.yaml"
+    feeds_file.write_text(f"feeds:\n  - url: {feed}\n    name: Phoronix\n", encoding="utf-8")
+    live_db = open_db(tmp_path / "live.db")
+    poll = pipeline.poll_due_feeds(live_db, with_pages, PRESENT, feeds_file=str(feeds_file))
+    assert not poll.failed
+    assert poll.pages_fetched == len(slugs)
+
+    db = open_db(tmp_path / "backfill.db")
+    source = pipeline.BackfillSource("feeds", str(feeds_file))
+    report = pipeline.backfill(db, with_pages, SINCE, UNTIL, source, now=PRESENT)
+
+    live_articles, live_matches = snapshot(live_db)
+    articles, matches = snapshot(db)
+    assert len(live_articles) == len(slugs)
+    assert all("export" in text or "kernel" in text for _, _, text, _, _ in live_articles)
+    assert len(live_matches) >= len(slugs) // 2  # found in the pages' text
+    assert articles == live_articles
+    assert matches == live_matches
+    assert report.new_articles == len(articles)
+    live_db.close()
+    db.close()
+
+
+def news_page(slug: str, *, chips: bool) -> bytes:
+    """A page for one entry: its own paragraphs, and on ``chips`` pages the chip race."""
+    topic = (
+        "Nvidia said on Thursday that US export controls on its H200 accelerators to China "
+        "would hold its data-centre revenue back, and Huawei gained ground."
+        if chips
+        else "The kernel patches land in the next release candidate after review."
+    )
+    body = "".join(
+        f"<p>Paragraph {k} on {slug}: {topic} Engineers described the change in detail.</p>"
+        for k in range(1, 6)
+    )
+    page = f"<html><head><title>{slug}</title></head><body><article><h1>{slug}</h1>{body}"
+    return (page + "</article></body></html>").encode()
+
+
 def test_backfill_stores_each_article_at_its_own_published_time(
     offline: Settings, tmp_path: Path
 ) -> None:

@@ -77,8 +77,8 @@ def test_monitor_serve_command_answers_conditional_requests(settings, tmp_path) 
         [sys.executable, "-m", "monitor", "serve", "--port", str(port)],
         env=env,
         cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         url = f"http://127.0.0.1:{port}/atom.xml"

@@ -69,8 +69,8 @@ def test_matcher_beats_the_keyword_alert(results: dict[str, dict], name: str):
 
 @pytest.mark.parametrize("name", sorted(VARIANTS))
 def test_every_item_was_evaluated(results: dict[str, dict], name: str):
-    lines = VARIANTS[name].corpus.open(encoding="utf-8")
-    assert results[name]["items"] == sum(1 for line in lines if line.strip())
+    with VARIANTS[name].corpus.open(encoding="utf-8") as lines:
+        assert results[name]["items"] == sum(1 for line in lines if line.strip())
 
 
 def test_dev_figures_meet_the_acceptance_bar(result: dict):

@@ -3,6 +3,7 @@ with backoff, hostile encodings, page fetching and extraction, dedupe, and a kil
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import gzip
@@ -444,6 +445,54 @@ def test_same_story_via_two_urls_is_stored_once_with_its_sources(
     assert len(http_server.requests_for("/a/story.html?utm_source=rss&utm_medium=feed")) == 1
 
 
+def test_a_page_that_shows_a_copy_merges_its_article_keeping_the_feeds_follow_up_once(
+    http_server: conftest.TestHTTPServer, settings: Settings, db: Database, tmp_path: Path
+) -> None:
+    """B's entry is stored from its feed's text and matched there; its page turns out to be
+    a syndicated copy of A's story: B's article is merged into A's, with its source, entry
+    and follow-up, and no second follow-up or article is left."""
+    page = (ARTICLES / "blog.python.org.html").read_bytes()
+    syndicated = re.sub(rb"(<body[^>]*>)", rb"\1<p>Republished with permission.</p>", page)
+    http_server.add("/a/story.html", page, headers={"Content-Type": "text/html"})
+    http_server.add("/b/copy.html", syndicated, headers={"Content-Type": "text/html"})
+    teaser = "Copper supplies run short as smelters cut output."
+    outlet_a = http_server.add(
+        "/a.xml",
+        rss([("a1", http_server.url("/a/story.html"), "A")]),
+        headers={"Content-Type": RSS},
+    )
+    outlet_b = http_server.add(
+        "/b.xml",
+        rss([("b1", http_server.url("/b/copy.html"), teaser)]),
+        headers={"Content-Type": RSS},
+    )
+    path = feeds_file(tmp_path, [{"url": outlet_a, "name": "A"}, {"url": outlet_b, "name": "B"}])
+    metals = Watchlist(
+        Baseline("metals", "Metals", "en", None, "baselines/metals.txt"),
+        (
+            Entity("copper", "concept", 0.9, {"en": ("copper",)}),
+            Entity("supplies", "concept", 0.9, {"en": ("supplies",)}),
+        ),
+        ("Copper supplies.",),
+    )
+
+    report = pipeline.poll_due_feeds(db, settings, NOW, path, matcher=Matcher([metals], 0.0))
+
+    assert report.new == 1
+    assert [o.new for o in report.feeds] == [1, 0]
+    assert count(db, "articles") == 1
+    article = stored_articles.get_article(db, report.article_ids[0])
+    assert article is not None
+    assert article["url"] == http_server.url("/a/story.html")
+    assert {s["source_name"] for s in article["sources"]} == {"A", "B"}
+    assert list(db.query("SELECT DISTINCT article_id FROM entries")) == [
+        {"article_id": article["id"]}
+    ]
+    assert [r["baseline_id"] for r in db.query("SELECT baseline_id FROM matches")] == ["metals"]
+    assert report.follow_ups == 1
+    assert count(db, "pending_pages") == 0
+
+
 def test_matches_are_stored_with_their_article(
     http_server: conftest.TestHTTPServer, settings: Settings, db: Database, tmp_path: Path
 ) -> None:
@@ -513,32 +562,37 @@ def test_poll_killed_midway_loses_no_article_and_stores_none_twice(
     process = subprocess.Popen(
         command, env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
-    stored_before_kill = 0
+    pages_before_kill = 0
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and process.poll() is None:
-            stored_before_kill = articles_in(database)
-            if stored_before_kill >= 1:
+            pages_before_kill = pages_in(database)
+            if pages_before_kill >= 1:
                 break
             time.sleep(0.05)
     finally:
         process.kill()
         process.wait()
-    assert 0 < stored_before_kill < pages, "the poll must be killed while it is storing"
-    stored_before_kill = articles_in(database)
+    # Every entry is stored from the feed first; the kill falls among the pages.
+    assert articles_in(database) == pages
+    assert 0 < pages_before_kill < pages, "the poll must be killed while it fetches pages"
+    pages_before_kill = pages_in(database)
     requests_before = len(http_server.log)
 
     rerun = subprocess.run(command, env=env, cwd=REPO, capture_output=True, text=True, timeout=120)
 
     assert rerun.returncode == 0, rerun.stderr
-    with sqlite3.connect(database) as conn:
+    with contextlib.closing(sqlite3.connect(database)) as conn:
         assert conn.execute("SELECT count(*) FROM articles").fetchone()[0] == pages
         assert conn.execute("SELECT count(DISTINCT url) FROM articles").fetchone()[0] == pages
         assert conn.execute("SELECT count(*) FROM entries").fetchone()[0] == pages
         assert conn.execute("SELECT count(*) FROM article_sources").fetchone()[0] == pages
+        assert conn.execute("SELECT count(*) FROM pending_pages").fetchone()[0] == 0
+        with_page = "SELECT count(*) FROM articles WHERE text LIKE '%licence review%'"
+        assert conn.execute(with_page).fetchone()[0] == pages
     # Pages already stored are not fetched again.
     refetched = [r for r in http_server.log[requests_before:] if r.path.startswith("/p/")]
-    assert len(refetched) <= pages - stored_before_kill
+    assert len(refetched) <= pages - pages_before_kill
 
 
 def story_page(n: int) -> bytes:
@@ -555,12 +609,23 @@ def story_page(n: int) -> bytes:
     ).encode()
 
 
+def pages_in(database: Path) -> int:
+    """Articles that have their page's text (the stored page of story_page)."""
+    return _count(database, "SELECT count(*) FROM articles WHERE text LIKE '%licence review%'")
+
+
 def articles_in(database: Path) -> int:
+    return _count(database, "SELECT count(*) FROM articles")
+
+
+def _count(database: Path, query: str) -> int:
     if not database.exists():
         return 0
     try:
-        with sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=1) as conn:
-            return int(conn.execute("SELECT count(*) FROM articles").fetchone()[0])
+        with contextlib.closing(
+            sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=1)
+        ) as conn:
+            return int(conn.execute(query).fetchone()[0])
     except sqlite3.OperationalError:  # the schema is still being created
         return 0
 

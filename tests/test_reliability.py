@@ -16,7 +16,8 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterable, Iterator
+import zlib
+from collections.abc import Callable, Iterable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -33,6 +34,7 @@ from monitor.cli import cli
 from monitor.config import Settings
 from monitor.errors import ConfigError, DeliveryError
 from monitor.feeds import TITLE_CHARS, load_feeds, parse_feed, read_opml
+from monitor.match import Matcher
 from monitor.models import Baseline, Entity, Watchlist
 from monitor.pipeline.ingest import entry_keys
 from monitor.watchlist import write_watchlist
@@ -553,26 +555,28 @@ def test_a_host_that_never_answers_costs_its_failure_budget_and_the_rest_waits(
     # more may start in the moment between the two timeouts (a slot freed by the first).
     # Before the budget: 12 links / 2 per host x 2 s = 12 s.
     assert elapsed < 2.0 * 2 + 1.5, elapsed
-    timed_out = outcome.new - 5
+    assert outcome.new == 17  # every entry is stored, from the feed's text at least
+    timed_out = count_where(db, "extract_error LIKE 'page not fetched:%'")
     assert timed_out in (2, 3)
     assert f"{12 - timed_out} pages deferred" in outcome.warning
+    assert count(db, "pending_pages") == 12 - timed_out
     texts = [row["text"] for row in db.query("SELECT text FROM articles WHERE url LIKE '%/good/%'")]
     assert len(texts) == 5
     assert all("licence review" in t for t in texts)
     state = stored_feeds.get_feed(db, feed)
     assert state is not None
-    assert state.etag is None  # the next poll reads the whole feed again
+    assert state.etag == '"p"'  # every entry is stored: the feed need not be read again
 
-    # The host answers again: the deferred entries come back and are stored with their pages.
+    # The host answers again: the next poll fetches the waiting pages; the feed is unchanged.
     black_hole.close()
     with page_server("127.0.0.2", port):
         later = NOW + dt.timedelta(minutes=61)
-        (again,) = pipeline.poll_due_feeds(db, s, later, path, matcher=NO_MATCHES).feeds
-    assert again.new == 12 - timed_out
+        again = pipeline.poll_due_feeds(db, s, later, path, matcher=NO_MATCHES)
+    assert [o.status for o in again.feeds] == ["unchanged"]
+    assert again.pages_fetched == 12 - timed_out
     assert count(db, "articles") == 17
-    state = stored_feeds.get_feed(db, feed)
-    assert state is not None
-    assert state.etag == '"p"'
+    assert count(db, "pending_pages") == 0
+    assert count_where(db, "text LIKE '%licence review%'") == 17 - timed_out
 
 
 def test_a_poll_ends_within_its_time_budget(
@@ -599,9 +603,158 @@ def test_a_poll_ends_within_its_time_budget(
     # The bound: the feeds' own fetch, then at most poll_budget_seconds of pages (one in
     # flight at the deadline is cut there). Before: 40 / 2 x 2 s = 40 s.
     assert elapsed < s.poll_budget_seconds + 1.5, elapsed
-    # The first two timed out and are kept with the feed's text; the rest wait.
-    assert outcome.new in (2, 3)
-    assert f"{40 - outcome.new} pages deferred" in outcome.warning
+    assert outcome.new == 40
+    # The first two timed out and keep the feed's text for good; the rest wait.
+    timed_out = count_where(db, "extract_error LIKE 'page not fetched:%'")
+    assert timed_out in (2, 3)
+    assert f"{40 - timed_out} pages deferred" in outcome.warning
+
+
+def test_entries_are_stored_from_the_feed_before_their_pages_which_a_later_poll_fetches(
+    http_server: conftest.TestHTTPServer,
+    settings: Settings,
+    tmp_path: Path,
+    black_hole: socket.socket,
+) -> None:
+    """A real feed (FT, 20 items) whose every link goes to a host that accepts and never
+    answers: all 20 entries are stored, and matched, from the feed's text before the first
+    page could time out; the poll ends within its bound; a later poll (no feed due) fetches
+    the pages once the host answers, re-matches the articles, and keeps the follow-up the
+    feed's text found, once."""
+    s = dataclasses.replace(
+        settings,
+        http_timeout=3.0,
+        retries=0,
+        per_host_concurrency=2,
+        host_failure_budget=2,
+        poll_budget_seconds=4.0,
+    )
+    port = black_hole.getsockname()[1]
+    ft = (conftest.DATA / "feeds" / "ft-home.xml").read_text(encoding="utf-8")
+    ft = ft.replace("https://archive.is/newest/https://www.ft.com", f"http://127.0.0.2:{port}")
+    feed = http_server.add("/ft.xml", ft.encode(), headers={"Content-Type": "text/xml"})
+    path = feeds_file(tmp_path, [{"url": feed, "name": "FT"}])
+    matcher = Matcher(copper_and_licences(), threshold=0.0)
+    copper = "US has ample copper supplies while China falls short, study finds"
+
+    with polling_in_background(s, NOW, path, matcher) as (started, done, reader):
+        stored_after = seconds_until(lambda: count(reader, "articles") == 20, started)
+        matched_from_feed = follow_ups(reader)
+        done.wait(60)
+    elapsed = time.monotonic() - started
+
+    # Stored before any page could time out; before: nothing until the first timeouts.
+    assert stored_after < s.http_timeout, stored_after
+    assert matched_from_feed == {(copper, "metals")}
+    # The stated bound: the feeds' fetch (one http_timeout, no retries) plus the page budget.
+    assert elapsed < s.http_timeout + s.poll_budget_seconds + 1.0, elapsed
+    db = open_db(s.database)
+    try:
+        timed_out = count_where(db, "extract_error LIKE 'page not fetched: no complete answer%'")
+        assert timed_out in (2, 3)  # the host's failure budget; the others wait
+        assert count(db, "pending_pages") == 20 - timed_out
+        # The figures, for the README (shown with --log-cli-level=WARNING).
+        logging.getLogger(__name__).warning(
+            "feed-first poll: 20 entries stored after %.2f s, poll ended after %.2f s "
+            "(http_timeout %.0f s, poll_budget_seconds %.0f s), %d pages waiting",
+            stored_after,
+            elapsed,
+            s.http_timeout,
+            s.poll_budget_seconds,
+            20 - timed_out,
+        )
+
+        # The host answers; a minute later no feed is due, and the waiting pages are fetched.
+        black_hole.close()
+        later = NOW + dt.timedelta(minutes=1)
+        with page_server("127.0.0.2", port):
+            report = pipeline.poll_due_feeds(db, s, later, path, matcher=matcher)
+        assert report.feeds == ()
+        assert report.pages_fetched == 20 - timed_out
+        assert count(db, "articles") == 20
+        assert count(db, "pending_pages") == 0
+        assert count_where(db, "text LIKE '%licence review%'") == 20 - timed_out
+        rows = list(
+            db.query(
+                "SELECT a.title, m.baseline_id, m.matched_at FROM matches AS m "
+                "JOIN articles AS a ON a.id = m.article_id"
+            )
+        )
+        # The feed's follow-up is kept once, with the moment it was found; the pages' text
+        # brought the others, found when their page came.
+        assert [r["matched_at"] for r in rows if r["baseline_id"] == "metals"] == [NOW.isoformat()]
+        licences = [r for r in rows if r["baseline_id"] == "licences"]
+        assert len(licences) == 20 - timed_out
+        assert {r["matched_at"] for r in licences} == {later.isoformat()}
+    finally:
+        db.close()
+
+
+def copper_and_licences() -> list[Watchlist]:
+    """Two baselines: copper supplies (one FT title names both) and licence reviews of
+    chipmakers (only the pages' text names them)."""
+    names = {"metals": ("copper", "supplies"), "licences": ("licence review", "chipmaker")}
+    return [
+        Watchlist(
+            Baseline(baseline_id, baseline_id.title(), "en", None, f"baselines/{baseline_id}.txt"),
+            tuple(Entity(name, "concept", 0.9, {"en": (name,)}) for name in pair),
+            (f"{pair[0]} and {pair[1]}.",),
+        )
+        for baseline_id, pair in names.items()
+    ]
+
+
+@contextlib.contextmanager
+def polling_in_background(
+    settings: Settings, now: dt.datetime, path: Path, matcher: Matcher
+) -> Iterator[tuple[float, threading.Event, Database]]:
+    """Run one poll in a thread on its own connection; yields (when it started, set when it
+    is done, a second connection to watch the database with)."""
+    done = threading.Event()
+    failure: list[BaseException] = []
+
+    def poll() -> None:
+        db = open_db(settings.database)
+        try:
+            pipeline.poll_due_feeds(db, settings, now, path, matcher=matcher)
+        except BaseException as exc:  # re-raised in the test's thread
+            failure.append(exc)
+        finally:
+            db.close()
+            done.set()
+
+    reader = open_db(settings.database)
+    thread = threading.Thread(target=poll)
+    started = time.monotonic()
+    thread.start()
+    try:
+        yield started, done, reader
+    finally:
+        thread.join()
+        reader.close()
+    if failure:
+        raise failure[0]
+
+
+def seconds_until(condition: Callable[[], bool], started: float, limit: float = 60) -> float:
+    while not condition():
+        assert time.monotonic() - started < limit, "never happened"
+        time.sleep(0.02)
+    return time.monotonic() - started
+
+
+def follow_ups(db: Database) -> set[tuple[str, str]]:
+    return {
+        (row["title"], row["baseline_id"])
+        for row in db.query(
+            "SELECT a.title, m.baseline_id FROM matches AS m JOIN articles AS a "
+            "ON a.id = m.article_id"
+        )
+    }
+
+
+def count_where(db: Database, condition: str) -> int:
+    return int(db.execute(f"SELECT count(*) FROM articles WHERE {condition}").fetchone()[0])
 
 
 @contextlib.contextmanager
@@ -611,7 +764,9 @@ def page_server(host: str, port: int) -> Iterator[None]:
             pass
 
         def do_GET(self) -> None:
-            body = story_page(int(self.path.rsplit("/", 1)[-1]) + 100)
+            last = self.path.rsplit("/", 1)[-1]
+            n = int(last) if last.isdigit() else zlib.crc32(last.encode()) % 1_000_000
+            body = story_page(n + 100)
             self.send_response(200)
             self.send_header("Content-Type", "text/html")
             self.send_header("Content-Length", str(len(body)))

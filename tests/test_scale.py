@@ -164,16 +164,17 @@ def workers(
 ) -> Iterator[list[subprocess.Popen[bytes]]]:
     processes = []
     for n in range(count):
-        log = (log_dir / f"worker{n}.log").open("wb")
-        processes.append(
-            subprocess.Popen(
-                [sys.executable, "-m", "monitor", "worker"],
-                env=env,
-                cwd=REPO,
-                stdout=log,
-                stderr=subprocess.STDOUT,
+        # The worker writes to its own copy of the descriptor; ours is closed at once.
+        with (log_dir / f"worker{n}.log").open("wb") as log:
+            processes.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "monitor", "worker"],
+                    env=env,
+                    cwd=REPO,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
             )
-        )
     try:
         yield processes
     finally:

@@ -24,7 +24,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from click.testing import CliRunner
 
-from monitor import scheduler
+from monitor import locks, pipeline, scheduler
 from monitor.cli import cli
 from monitor.config import Settings
 from storage import open_db
@@ -45,7 +45,7 @@ class Recorder:
     def poll(self, settings: Settings, now: dt.datetime, feeds_file: str | None) -> Any:
         self.polls.append(now)
         self.polled.set()
-        return scheduler.CycleReport(now=now)
+        return pipeline.CycleReport(now=now)
 
     def digest(self, settings: Settings, now: dt.datetime) -> Any:
         self.digests.append(now)
@@ -127,7 +127,7 @@ def test_stop_lets_the_job_in_hand_finish(taipei: Settings) -> None:
         started.set()
         release.wait(5)
         finished.set()
-        return scheduler.CycleReport(now=now)
+        return pipeline.CycleReport(now=now)
 
     service = scheduler.Service(
         taipei, clock=lambda: FAKE_NOW, poll=slow_poll, digest=Recorder().digest
@@ -164,20 +164,18 @@ def test_poll_is_skipped_while_another_process_holds_the_lock(settings: Settings
     try:
         assert holder.stdout is not None
         assert holder.stdout.readline().strip() == "locked"
-        report = scheduler.poll_cycle(settings, FAKE_NOW)
+        report = pipeline.poll_cycle(settings, FAKE_NOW)
         assert report.skipped
         assert report.poll is None
     finally:
-        assert holder.stdin is not None
-        holder.stdin.close()
-        holder.wait(5)
-    with scheduler.exclusive(settings, "poll") as acquired:
+        holder.communicate(timeout=5)  # closes stdin (the holder exits) and stdout
+    with locks.exclusive(settings, "poll") as acquired:
         assert acquired  # the lock went away with its holder
 
 
 def test_lock_is_exclusive_within_one_process_too(settings: Settings) -> None:
-    with scheduler.exclusive(settings, "poll") as first:
-        with scheduler.exclusive(settings, "poll") as second:
+    with locks.exclusive(settings, "poll") as first:
+        with locks.exclusive(settings, "poll") as second:
             assert first
             assert not second
 
@@ -229,15 +227,15 @@ def test_scheduler_fires_a_real_poll_then_the_next_morning_digest(
     feeds_file = serve_feeds(http_server, tmp_path)
     clock = [dt.datetime(2026, 3, 2, 10, 0, tzinfo=UTC)]
     polled, digested = threading.Event(), threading.Event()
-    reports: list[scheduler.CycleReport] = []
+    reports: list[pipeline.CycleReport] = []
 
-    def poll(settings: Settings, now: dt.datetime, feeds: str | None) -> scheduler.CycleReport:
-        reports.append(scheduler.poll_cycle(settings, now, feeds))
+    def poll(settings: Settings, now: dt.datetime, feeds: str | None) -> pipeline.CycleReport:
+        reports.append(pipeline.poll_cycle(settings, now, feeds))
         polled.set()
         return reports[-1]
 
     def digest(settings: Settings, now: dt.datetime) -> Any:
-        done = scheduler.digest_cycle(settings, now)
+        done = pipeline.digest_cycle(settings, now)
         digested.set()
         return done
 
@@ -246,7 +244,9 @@ def test_scheduler_fires_a_real_poll_then_the_next_morning_digest(
     )
     service.start()
     try:
-        assert polled.wait(10)
+        # The first poll encodes ~100 real articles for the relevance model: seconds on a
+        # quiet machine, half a minute on a loaded one.
+        assert polled.wait(120)
         assert reports[0].poll is not None
         assert reports[0].poll.new > 50
         assert reports[0].follow_ups > 0
@@ -355,7 +355,7 @@ def test_restart_after_a_kill_loses_nothing(
     # Day one: a poll stores follow-ups; their digest is due tomorrow at 07:00.
     feeds_file = serve_feeds(http_server, tmp_path)
     day_one = dt.datetime.now(UTC).replace(hour=10, minute=0, second=0, microsecond=0)
-    first = scheduler.poll_cycle(mailing, day_one, str(feeds_file))
+    first = pipeline.poll_cycle(mailing, day_one, str(feeds_file))
     assert first.follow_ups > 0
     # A new feed is added, and the service is killed while it is fetching it.
     gate = threading.Event()
@@ -385,8 +385,8 @@ def test_restart_after_a_kill_loses_nothing(
     next_morning = day_one + dt.timedelta(days=1) - dt.timedelta(hours=2)  # 08:00
     polled = threading.Event()
 
-    def poll(settings: Settings, now: dt.datetime, feeds: str | None) -> scheduler.CycleReport:
-        report = scheduler.poll_cycle(settings, now, feeds)
+    def poll(settings: Settings, now: dt.datetime, feeds: str | None) -> pipeline.CycleReport:
+        report = pipeline.poll_cycle(settings, now, feeds)
         polled.set()
         return report
 

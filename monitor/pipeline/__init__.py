@@ -1,15 +1,19 @@
 """The only orchestrator: it does the I/O around the pure stages and decides nothing itself.
 
-    ingest     poll_due_feeds(now): due feeds -> fetch -> parse -> fetch pages -> extract ->
-               dedupe -> match -> store; one feed's failure is recorded, not raised
+    poll       poll_due_feeds(now): due feeds -> fetch -> parse -> ingest; one feed's failure
+               is recorded, not raised
+    ingest     entries -> stored from the feed's text -> pages fetched -> extract -> dedupe ->
+               match -> stored again (monitor.entries decides each article)
     deliver    send_pending_digests(now), send_alerts(now): build -> outbox -> SMTP -> mark sent;
                write_outputs(now): RSS/Atom and the digest and baseline pages
+    cycle      poll_cycle(now), digest_cycle(now), run_once(now): what the service's ticks
+               and `monitor run --once` run
     backfill   backfill(start, end): the same steps with a past `now`
     baselines  derive, check and add baselines and their watchlists
     rematch    rematch(now): the configured matcher over stored articles, new follow-ups kept
 
 Callers use ``monitor.pipeline.<name>``; the modules import each other only downwards
-(baselines <- ingest <- deliver <- outputs, backfill, rematch).
+(baselines <- ingest <- poll, deliver <- outputs, backfill, cycle, rematch).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from monitor.pipeline.backfill import (
     backfill,
     backfill_digests,
     backfill_entries,
+    run_backfill,
 )
 from monitor.pipeline.baselines import (
     BaselineInfo,
@@ -33,6 +38,7 @@ from monitor.pipeline.baselines import (
     list_baselines,
     remove_baseline,
 )
+from monitor.pipeline.cycle import CycleReport, digest_cycle, poll_cycle, run_once
 from monitor.pipeline.deliver import (
     build_daily_digest,
     deliver_pending,
@@ -50,16 +56,15 @@ from monitor.pipeline.ingest import (
     check_feeds_file,
     chunks,
     export_opml,
-    follow_ups_stored,
+    fetch_pages,
     import_opml,
     ingest_entries,
-    next_poll_at,
     open_database,
-    poll_due_feeds,
-    poll_once,
     store_entry,
+    store_from_feeds,
 )
 from monitor.pipeline.outputs import run_digest, write_outputs
+from monitor.pipeline.poll import next_poll_at, poll_due_feeds, poll_once
 from monitor.pipeline.rematch import RematchReport, rematch
 from monitor.pipeline.search import search_articles, search_variants
 
@@ -68,6 +73,7 @@ __all__ = [
     "BackfillReport",
     "BackfillSource",
     "BaselineInfo",
+    "CycleReport",
     "DeriveReport",
     "RematchReport",
     "WatchlistCheck",
@@ -82,11 +88,12 @@ __all__ = [
     "chunks",
     "deliver_pending",
     "derive_watchlists",
+    "digest_cycle",
     "digest_for_day",
     "ensure_watchlists",
     "export_opml",
     "feed_health",
-    "follow_ups_stored",
+    "fetch_pages",
     "import_opml",
     "ingest_entries",
     "list_baselines",
@@ -94,17 +101,21 @@ __all__ = [
     "make_server",
     "next_poll_at",
     "open_database",
+    "poll_cycle",
     "poll_due_feeds",
     "poll_once",
     "record_digest",
     "rematch",
     "remove_baseline",
+    "run_backfill",
     "run_digest",
+    "run_once",
     "search_articles",
     "search_variants",
     "send_alerts",
     "send_pending_digests",
     "store_entry",
+    "store_from_feeds",
     "write_digest_page",
     "write_outputs",
 ]

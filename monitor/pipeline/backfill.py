@@ -18,6 +18,7 @@ from monitor import archive, timeutil
 from monitor.config import Settings
 from monitor.dedupe import canonical_url
 from monitor.errors import (
+    BusyError,
     ConfigError,
     DeliveryError,
     FeedParseError,
@@ -30,6 +31,7 @@ from monitor.feeds import (
     parse_feed,
 )
 from monitor.fetch import FetchRequest, fetch_one
+from monitor.locks import exclusive
 from monitor.match import Matcher
 from monitor.models import (
     Article,
@@ -39,7 +41,13 @@ from monitor.models import (
     Fetched,
 )
 from monitor.pipeline.deliver import digest_for_day
-from monitor.pipeline.ingest import build_matcher, chunks, ingest_entries, store_entry
+from monitor.pipeline.ingest import (
+    build_matcher,
+    chunks,
+    ingest_entries,
+    open_database,
+    store_entry,
+)
 from storage import backfill as storage_backfill
 from storage import storage_errors
 
@@ -169,6 +177,42 @@ def backfill(
     report.digests = backfill_digests(db, settings, since, until, present, send=send)
     storage_backfill.finish_run(db, key, present)
     return report
+
+
+def run_backfill(
+    settings: Settings,
+    since: dt.date,
+    until: dt.date,
+    source: BackfillSource,
+    *,
+    send: bool = False,
+    now: dt.datetime | None = None,
+    on_progress: Callable[[BackfillProgress], None] | None = None,
+    stop: threading.Event | None = None,
+) -> BackfillReport:
+    """`monitor backfill` on the configured database: one backfill at a time (a lock file);
+    ``stop`` ends it after the item in hand; run it again to resume."""
+    with exclusive(settings, "backfill") as acquired:
+        if not acquired:
+            raise BusyError(
+                "another backfill is running on this data directory",
+                hint="wait for it to finish; a killed one resumes when run again",
+            )
+        db = open_database(settings)
+        try:
+            return backfill(
+                db,
+                settings,
+                since,
+                until,
+                source,
+                send=send,
+                now=now,
+                on_progress=on_progress,
+                stop=stop,
+            )
+        finally:
+            db.close()
 
 
 def backfill_entries(
@@ -331,9 +375,7 @@ def _store_saved_pages(
         inside += 1
         ids: list[int] = []
         now = _entry_now(page.entry, start, end)
-        store_entry(
-            ingest.db, page.entry, page.article, None, ingest.feeds, ingest.matcher, now, ids
-        )
+        store_entry(ingest.db, page.entry, page.article, ingest.feeds, ingest.matcher, now, ids)
         report.entries += 1
         report.new_articles += len(ids)
         report.follow_ups += storage_backfill.count_matches(ingest.db, ids)
