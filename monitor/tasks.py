@@ -280,7 +280,16 @@ def deliver(ctx: JobContext, now: dt.datetime) -> DeliveryReport:
         failed=tuple(failed),
         skipped=tuple(skipped),
         written=tuple(written),
+        unconfirmed=unconfirmed(storage, "daily"),
     )
+
+
+def unconfirmed(storage: Storage, kind: str | None = None) -> tuple[str, ...]:
+    """Keys of digests claimed for sending whose server answer is not recorded: a sender
+    died between DATA and mark_sent (or is sending right now). Whether the server took the
+    message cannot be known, so the row waits out its claim lease and is then sent again
+    (with the same Message-ID), as in the single process."""
+    return tuple(row.key for row in storage.unsent(kind) if row.status == "sending")
 
 
 def send_outbox(

@@ -43,6 +43,7 @@ class QueueStatus:
     oldest_queued_at: dt.datetime | None
     by_kind: dict[str, dict[str, int]]
     recent_errors: tuple[tuple[str, str], ...]  # (job key, error) of failed jobs
+    unconfirmed: tuple[str, ...] = ()  # outbox keys claimed for sending, answer not recorded
 
 
 class JobLedger:
