@@ -43,6 +43,7 @@ from monitor.pipeline.ingest import (
     _page_wanted,
     _source,
 )
+from storage.digests import MAX_ATTEMPTS
 from storage.interface import EntryResult, NewDigest, Source, Storage
 from storage.postgres.jobs import Job
 
@@ -318,9 +319,15 @@ def send_outbox(
         try:
             mail.send(message, settings)
         except DeliveryError as exc:
-            storage.mark_failed(row.id, str(exc))
+            # As the single process (monitor.pipeline.deliver.deliver_pending): a message
+            # refused with a 5xx answer MAX_ATTEMPTS times is given up, and does not hold up
+            # the others; a server that is down or busy holds up the rest until next run.
+            give_up = exc.permanent and row.attempts + 1 >= MAX_ATTEMPTS  # claim counted one
+            storage.mark_failed(row.id, str(exc), give_up=give_up)
             failed.append((row.key, str(exc)))
-            break  # the server is down or refusing: the rest waits for the next run
+            if exc.permanent:
+                continue
+            break
         storage.mark_sent(row.id, row.message_id, now)
         sent.append(row.key)
     return sent, failed

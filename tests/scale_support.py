@@ -12,9 +12,11 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import conftest
 import pytest
+import services
 
 from monitor.config import Settings
 from storage.postgres import PostgresStorage
@@ -138,3 +140,17 @@ def wait_for_claim(
             return int(row["worker"].split(":")[1])
         time.sleep(0.05)
     pytest.fail(f"{key} was not claimed within 60 s")
+
+
+@contextlib.contextmanager
+def smtp_on_loopback(handler: Any) -> Iterator[int]:
+    """An aiosmtpd server with ``handler`` on 127.0.0.1; yields its port."""
+    from aiosmtpd.controller import Controller
+
+    port = services.free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield port
+    finally:
+        controller.stop()

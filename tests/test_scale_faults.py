@@ -11,7 +11,6 @@ import datetime as dt
 import signal
 import threading
 import time
-from collections.abc import Iterator
 from email import message_from_bytes
 from email.message import Message
 from pathlib import Path
@@ -28,6 +27,7 @@ from scale_support import (
     RSS,
     rss,
     scale_env,
+    smtp_on_loopback,
     story_page,
     wait_for_claim,
     wait_until_idle,
@@ -263,19 +263,6 @@ class StallingSMTP:
         return "451 took too long"
 
 
-@contextlib.contextmanager
-def stalling_smtp(handler: StallingSMTP) -> Iterator[int]:
-    from aiosmtpd.controller import Controller
-
-    port = services.free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield port
-    finally:
-        controller.stop()
-
-
 def digest_row(storage: PostgresStorage) -> dict[str, Any]:
     rows = storage.conn.execute("SELECT key, status, attempts, message_id FROM digests").fetchall()
     assert len(rows) == 1, rows
@@ -324,7 +311,7 @@ def test_a_worker_killed_mid_outbox_send_loses_no_digest(
     handler = StallingSMTP(took_it=took_it)
     feeds = tmp_path / "feeds.yaml"
     feeds.write_text("feeds: []\n", encoding="utf-8")
-    with stalling_smtp(handler) as smtp_port:
+    with smtp_on_loopback(handler) as smtp_port:
         scaled = dataclasses.replace(
             settings,
             watchlists_dir=str(REPO / "watchlists"),
