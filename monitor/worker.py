@@ -43,6 +43,11 @@ NAMESPACE = "monitor"
 RESEND_AFTER = dt.timedelta(minutes=10)  # a job queued this long unstarted is sent again
 QUEUE_GRACE = dt.timedelta(seconds=5)  # a job recorded but not yet sent, not yet lost
 SCHEDULER_LOCK = 7_301_014  # the advisory lock `monitor dispatch` holds
+MAX_RETRIES = 5  # Dramatiq's retries of a failed job, MIN_BACKOFF_MS..MAX_BACKOFF_MS apart
+MIN_BACKOFF_MS, MAX_BACKOFF_MS = 1_000, 60_000
+RUNS = MAX_RETRIES + 1  # a job that failed this often has been given up
+# A failed job not retried this long after its failure lost its retry (held in Redis).
+RETRY_OVERDUE = dt.timedelta(milliseconds=2 * MAX_BACKOFF_MS)
 UNCONFIRMED = (
     "a send was started and its answer not recorded (a worker was stopped mid-send); "
     "it is tried again once its claim expires"
@@ -129,11 +134,11 @@ class Dispatcher:
         claimed by a worker that died. When Redis holds fewer messages than the ledger has
         jobs waiting, Redis lost some (a restart without persistence): every waiting job
         is sent again at once. A job sent twice still runs once (the claim)."""
-        stale = now - self.lease
-        waiting = self.ledger.unsent(now - QUEUE_GRACE, stale)
+        stale, overdue = now - self.lease, now - RETRY_OVERDUE
+        waiting = self.ledger.unsent(now - QUEUE_GRACE, stale, overdue, RUNS)
         if self.broker.client.hlen(f"{NAMESPACE}:{QUEUE}.msgs") >= len(waiting):
             # Redis may hold them all: only those waiting suspiciously long go again.
-            waiting = self.ledger.unsent(now - RESEND_AFTER, stale)
+            waiting = self.ledger.unsent(now - RESEND_AFTER, stale, overdue, RUNS)
         for job in waiting:
             self._message(job.key)
         return len(waiting)
@@ -307,9 +312,9 @@ def declare_actor(broker: Any, settings: Settings) -> None:
         broker=broker,
         actor_name=ACTOR,
         queue_name=QUEUE,
-        max_retries=5,
-        min_backoff=1_000,
-        max_backoff=60_000,
+        max_retries=MAX_RETRIES,
+        min_backoff=MIN_BACKOFF_MS,
+        max_backoff=MAX_BACKOFF_MS,
     )(run_job)
 
 

@@ -276,3 +276,35 @@ def test_a_digest_refused_for_good_is_given_up_and_holds_up_no_other(
     assert [len(failed) for _, failed in runs] == [1] * MAX_ATTEMPTS + [0]
     assert rows == {"2026-02-18": ("failed", MAX_ATTEMPTS), "2026-02-19": ("sent", 1)}
     assert handler.subjects == ["fine"]
+
+
+def test_a_failed_job_whose_retry_was_lost_is_sent_again_unless_given_up(
+    postgres_url: str, redis_url: str
+) -> None:
+    """Dramatiq keeps a failed job's retry as a delayed message in Redis; when Redis loses it,
+    the ledger still says failed. A failure older than the longest backoff (twice over) is
+    sent again; a job failed on every run Dramatiq allows, or failed just now, is not."""
+    storage = PostgresStorage(postgres_url)
+    broker = worker.make_broker(redis_url)
+    ledger = JobLedger(storage.conn)
+    now = worker.utcnow()
+    lease = dt.timedelta(minutes=5)
+    try:
+        for key, runs, failed_at in (
+            ("entry:lost-retry", 1, now - 2 * worker.RETRY_OVERDUE),
+            ("entry:given-up", worker.RUNS, now - 2 * worker.RETRY_OVERDUE),
+            ("entry:retry-due-soon", 1, now - dt.timedelta(seconds=10)),
+        ):
+            ledger.enqueue(Job("ingest_entry", key, {}), failed_at - dt.timedelta(minutes=1))
+            for _ in range(runs):
+                assert ledger.claim(key, "w1", failed_at, lease) is not None
+                ledger.fail(key, "w1", "ConnectionError: refused", failed_at)
+        resent = worker.Dispatcher(ledger, broker, lease).resend_lost(now)
+        messages = redis.Redis.from_url(redis_url).hvals(f"{worker.NAMESPACE}:{worker.QUEUE}.msgs")
+    finally:
+        broker.close()
+        storage.close()
+
+    assert resent == 1
+    assert len(messages) == 1
+    assert b"entry:lost-retry" in messages[0]
