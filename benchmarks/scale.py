@@ -1,18 +1,26 @@
 """The single SQLite process against PostgreSQL with 1, 2 and 4 `monitor worker` processes,
 on the same loopback feeds, pages fetched and matching on.
 
-The feeds carry real items (the snapshots benchmarks/poll.py uses, from ../shared), each
-linking to a page on one of ``--hosts`` loopback addresses (127.0.0.2 ...) whose text is the
-item's own title and summary. The single process runs as `monitor poll`; the distributed
-runs start their workers first (their start-up is in their CPU figure, not in the wall
-time), then one scheduler tick enqueues the polls and the run ends when the ledger is idle.
-PostgreSQL and Redis are started here as the tests start them.
+The feeds carry real items: FT, WSJ, Economist and NYT items from
+../shared/data/raw/orx365-rss-arch/items.jsonl (10,823 distinct items; those whose ids are
+in ../shared/eval/reserved-ids.txt are left out), each used once while they last and then
+again in later feeds (a copy then becomes another source of the stored article, as a
+syndicated story does). Each item links to a page on one of ``--hosts`` loopback addresses
+(127.0.0.2 ...) whose text is the item's own title and summary. The single process runs
+as `monitor poll`; the distributed runs start their workers first (their start-up is in
+their CPU figure, not in the wall time), then one scheduler tick enqueues the polls and the
+run ends when the ledger is idle. PostgreSQL and Redis are started here as the tests start
+them.
 
-Prints, per run: wall time, articles stored and articles/s, CPU seconds (the monitor
-processes; for the distributed runs also PostgreSQL and Redis), peak memory per process,
-and for the workers the queue latency (claim time minus enqueue time of the entry jobs).
+Prints, per run: wall time, entries handled (each fetched, extracted, matched and stored as
+an article or as another source of one) and entries/s, articles stored and articles/s, CPU
+seconds (the monitor processes; for the distributed runs also PostgreSQL and Redis), peak
+memory per process, and for the workers the queue latency (claim time minus enqueue time of
+the entry jobs); then the same as a Markdown table.
 
-    .venv/bin/python benchmarks/scale.py [--feeds 200] [--items 10] [--hosts 50] [--workers 1 2 4]
+    .venv/bin/python benchmarks/scale.py             # 2,000 feeds x 1 item on 50 hosts
+    .venv/bin/python benchmarks/scale.py --quick     # 100 feeds x 1 on 10 hosts, 1 and 2 workers
+    .venv/bin/python benchmarks/scale.py [--feeds N] [--items N] [--hosts N] [--workers 1 2 4]
 """
 
 from __future__ import annotations
@@ -20,6 +28,8 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime as dt
+import hashlib
+import json
 import os
 import pwd
 import signal
@@ -29,6 +39,7 @@ import sys
 import tempfile
 import threading
 import time
+from email.utils import parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -38,7 +49,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks"), str(ROOT / "tests")]
 
 import redis  # noqa: E402
-from poll import real_entries  # noqa: E402
 from services import create_database, postgres_cluster, redis_process  # noqa: E402
 
 from monitor import config, worker  # noqa: E402
@@ -49,6 +59,42 @@ from storage.postgres.jobs import JobLedger  # noqa: E402
 
 NOW = dt.datetime(2026, 2, 20, 8, 0, tzinfo=dt.UTC)
 TICKS = os.sysconf("SC_CLK_TCK")
+SHARED = ROOT.parent / "shared"
+ITEMS = SHARED / "data" / "raw" / "orx365-rss-arch" / "items.jsonl"
+RESULTS: list[tuple[str, ...]] = []  # the Markdown table's rows
+
+
+def reserved_ids() -> set[str]:
+    lines = (SHARED / "eval" / "reserved-ids.txt").read_text(encoding="utf-8").splitlines()
+    return {line.strip() for line in lines if line.strip() and not line.startswith("#")}
+
+
+def real_entries() -> list[Entry]:
+    """The distinct real items, blind ones left out (ids: source + ':' + sha1(url)[:12])."""
+    blind = reserved_ids()
+    entries: dict[str, Entry] = {}
+    for line in ITEMS.read_text(encoding="utf-8").splitlines():
+        item = json.loads(line)
+        link = str(item.get("link") or "")
+        ident = "orx365:" + hashlib.sha1(link.encode()).hexdigest()[:12]
+        if not link or ident in blind or link in entries:
+            continue
+        entries[link] = Entry(
+            feed_url="",
+            guid=link,
+            link=link,
+            title=str(item.get("title") or ""),
+            summary=str(item.get("summary") or ""),
+            published=published(item.get("published")),
+        )
+    return list(entries.values())
+
+
+def published(raw: object) -> dt.datetime | None:
+    try:
+        return parsedate_to_datetime(str(raw)) if raw else None
+    except (TypeError, ValueError):
+        return None
 
 
 def page(entry: Entry) -> bytes:
@@ -99,7 +145,7 @@ def build_feeds(args: argparse.Namespace, tmp: Path) -> tuple[Path, list[Threadi
         for k in range(args.items):
             entry = entries[(n * args.items + k) % len(entries)]
             bodies[n % args.hosts][f"/page/{n}/{k}.html"] = page(entry)
-            date = (entry.published or NOW).strftime("%a, %d %b %Y %H:%M:%S GMT")
+            date = (entry.published or NOW).astimezone(dt.UTC).strftime("%a, %d %b %Y %H:%M:%S GMT")
             items.append(
                 f"<item><guid isPermaLink='false'>{n}-{k}</guid>"
                 f"<title>{escape(entry.title)}</title><link>{base}/page/{n}/{k}.html</link>"
@@ -124,6 +170,9 @@ def env_for(settings: config.Settings, **extra: str) -> dict[str, str]:
         "MONITOR_FEEDS_FILE": settings.feeds_file,
         "MONITOR_ALLOW_PRIVATE_ADDRESSES": "true",
         "MONITOR_PER_HOST_DELAY": str(settings.per_host_delay),
+        # One `monitor poll` handles every entry (by default it defers pages past 300 s to
+        # the next poll), as the workers do.
+        "MONITOR_POLL_BUDGET_SECONDS": "86400",
         **extra,
     }
 
@@ -169,10 +218,25 @@ def run_single(settings: config.Settings) -> None:
     wall = time.perf_counter() - start
     db = open_db(settings.database)
     stored = int(db.execute("SELECT count(*) FROM articles").fetchone()[0])
+    entries = int(db.execute("SELECT count(*) FROM entries").fetchone()[0])
     db.close()
     print(
-        f"single SQLite process: {wall:.1f} s wall, {stored} articles, {stored / wall:.0f} "
-        f"articles/s, {cpu:.1f} CPU s ({cpu / wall:.2f} cores), peak {peak:.0f} MB"
+        f"single SQLite process: {wall:.1f} s wall, {entries} entries ({entries / wall:.0f}/s), "
+        f"{stored} articles ({stored / wall:.0f}/s), {cpu:.1f} CPU s ({cpu / wall:.2f} cores), "
+        f"peak {peak:.0f} MB",
+        flush=True,
+    )
+    RESULTS.append(
+        (
+            "single SQLite process (`monitor poll`, start-up included)",
+            f"{wall:.1f} s",
+            f"{entries / wall:.1f}",
+            f"{stored / wall:.1f}",
+            f"{cpu:.1f} s ({cpu / wall:.2f} cores)",
+            "-",
+            f"{peak:.0f} MB",
+            "-",
+        )
     )
 
 
@@ -201,17 +265,22 @@ def run_workers(
         )
         for _ in range(count)
     ]
-    time.sleep(6)  # start-up: imports, the watchlists, the matcher
-    pg_cpu, redis_before = cpu_of_user("postgres"), redis_cpu(client)
-    start = time.perf_counter()
-    scaled = dataclasses.replace(settings, database_url=database_url, queue_url=redis_url)
-    worker.dispatch_tick(storage, dispatcher, scaled, NOW)
-    while True:
-        status = ledger.status()
-        done = status.by_kind.get("ingest_entry", {}).get("done", 0)
-        if status.queued == 0 and status.running == 0 and done >= expected:
-            break
-        time.sleep(0.1)
+    try:
+        time.sleep(6)  # start-up: imports, the watchlists, the matcher
+        pg_cpu, redis_before = cpu_of_user("postgres"), redis_cpu(client)
+        start = time.perf_counter()
+        scaled = dataclasses.replace(settings, database_url=database_url, queue_url=redis_url)
+        worker.dispatch_tick(storage, dispatcher, scaled, NOW)
+        while True:
+            status = ledger.status()
+            done = status.by_kind.get("ingest_entry", {}).get("done", 0)
+            if status.queued == 0 and status.running == 0 and done >= expected:
+                break
+            time.sleep(0.1)
+    except BaseException:  # interrupted: leave no worker behind
+        for process in processes:
+            process.kill()
+        raise
     wall = time.perf_counter() - start
     pg_cpu = cpu_of_user("postgres") - pg_cpu
     redis_used = redis_cpu(client) - redis_before
@@ -221,33 +290,63 @@ def run_workers(
     ).fetchall()
     waits = sorted(float(r["wait"]) for r in rows)
     stored = storage.count_articles()
+    entries = int(storage.conn.execute("SELECT count(*) AS n FROM entries").fetchone()["n"])
     for process in processes:
         process.send_signal(signal.SIGTERM)
     usage = [reap(process) for process in processes]
     broker.close()
     storage.close()
     cpu = sum(u[0] for u in usage)
+    peak = max(u[1] for u in usage)
+    median, p95 = statistics.median(waits), waits[int(len(waits) * 0.95)]
+    name = f"PostgreSQL, {count} worker(s) x {threads} thread(s)"
     print(
-        f"PostgreSQL, {count} worker(s) x {threads} thread(s): {wall:.1f} s wall, "
-        f"{stored} articles, "
-        f"{stored / wall:.0f} articles/s, workers {cpu:.1f} CPU s incl. start-up "
+        f"{name}: {wall:.1f} s wall, {entries} entries ({entries / wall:.0f}/s), {stored} "
+        f"articles ({stored / wall:.0f}/s), workers {cpu:.1f} CPU s incl. start-up "
         f"({cpu / wall:.2f} cores), PostgreSQL {pg_cpu:.1f} CPU s, Redis {redis_used:.1f} CPU s, "
-        f"peak per worker {max(u[1] for u in usage):.0f} MB; queue latency median "
-        f"{statistics.median(waits):.1f} s, p95 {waits[int(len(waits) * 0.95)]:.1f} s, "
-        f"max {waits[-1]:.1f} s"
+        f"peak per worker {peak:.0f} MB; queue latency median {median:.1f} s, p95 {p95:.1f} s, "
+        f"max {waits[-1]:.1f} s",
+        flush=True,
     )
+    RESULTS.append(
+        (
+            name,
+            f"{wall:.1f} s",
+            f"{entries / wall:.1f}",
+            f"{stored / wall:.1f}",
+            f"{cpu:.1f} s ({cpu / wall:.2f} cores)",
+            f"{pg_cpu:.1f} s / {redis_used:.1f} s",
+            f"{peak:.0f} MB",
+            f"{median:.1f} s / {p95:.1f} s",
+        )
+    )
+
+
+def print_table() -> None:
+    print(
+        "\n| run | wall | entries/s | articles/s | CPU of the monitor processes "
+        "| PostgreSQL / Redis CPU | peak memory per process | queue latency (median / p95) |"
+    )
+    print("| --- " * 8 + "|")
+    for row in RESULTS:
+        print("| " + " | ".join(row) + " |")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--feeds", type=int, default=200)
-    parser.add_argument("--items", type=int, default=10)
+    parser.add_argument("--feeds", type=int, default=2000)
+    parser.add_argument("--items", type=int, default=1, help="items per feed")
     parser.add_argument("--hosts", type=int, default=50)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4])
     parser.add_argument("--per-host-delay", type=float, default=0.0)
     parser.add_argument("--threads", type=int, default=1, help="threads per worker")
     parser.add_argument("--no-single", action="store_true", help="skip the SQLite run")
+    parser.add_argument(
+        "--quick", action="store_true", help="quick check: 100 feeds x 1 on 10 hosts, 1-2 workers"
+    )
     args = parser.parse_args()
+    if args.quick:
+        args.feeds, args.items, args.hosts, args.workers = 100, 1, 10, [1, 2]
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         feeds_file, servers = build_feeds(args, tmp)
@@ -260,7 +359,9 @@ def main() -> None:
         expected = args.feeds * args.items
         print(
             f"{args.feeds} feeds x {args.items} real items, pages on {args.hosts} loopback "
-            f"hosts, per_host_delay={args.per_host_delay}s, {os.cpu_count()} cores"
+            f"hosts, per_host_delay={args.per_host_delay}s, {os.cpu_count()} cores, "
+            f"load average before {os.getloadavg()[0]:.1f}",
+            flush=True,
         )
         if not args.no_single:
             run_single(dataclasses.replace(base, data_dir=str(tmp / "single")))
@@ -278,6 +379,8 @@ def main() -> None:
                 )
         for server in servers:
             server.shutdown()
+    print_table()
+    print(f"load average after: {os.getloadavg()[0]:.1f} (the machine is shared)")
 
 
 if __name__ == "__main__":

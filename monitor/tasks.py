@@ -37,6 +37,7 @@ from monitor.pipeline.deliver import (
     write_digest_page,
 )
 from monitor.pipeline.ingest import read_page
+from storage.digests import MAX_ATTEMPTS
 from storage.interface import EntryResult, NewDigest, Source, Storage
 from storage.postgres.jobs import Job
 
@@ -286,7 +287,16 @@ def deliver(ctx: JobContext, now: dt.datetime) -> DeliveryReport:
         failed=tuple(failed),
         skipped=tuple(skipped),
         written=tuple(written),
+        unconfirmed=unconfirmed(storage, "daily"),
     )
+
+
+def unconfirmed(storage: Storage, kind: str | None = None) -> tuple[str, ...]:
+    """Keys of digests claimed for sending whose server answer is not recorded: a sender
+    died between DATA and mark_sent (or is sending right now). Whether the server took the
+    message cannot be known, so the row waits out its claim lease and is then sent again
+    (with the same Message-ID), as in the single process."""
+    return tuple(row.key for row in storage.unsent(kind) if row.status == "sending")
 
 
 def send_outbox(
@@ -315,9 +325,15 @@ def send_outbox(
         try:
             mail.send(message, settings)
         except DeliveryError as exc:
-            storage.mark_failed(row.id, str(exc))
+            # As the single process (monitor.pipeline.deliver.deliver_pending): a message
+            # refused with a 5xx answer MAX_ATTEMPTS times is given up, and does not hold up
+            # the others; a server that is down or busy holds up the rest until next run.
+            give_up = exc.permanent and row.attempts + 1 >= MAX_ATTEMPTS  # claim counted one
+            storage.mark_failed(row.id, str(exc), give_up=give_up)
             failed.append((row.key, str(exc)))
-            break  # the server is down or refusing: the rest waits for the next run
+            if exc.permanent:
+                continue
+            break
         storage.mark_sent(row.id, row.message_id, now)
         sent.append(row.key)
     return sent, failed

@@ -15,6 +15,7 @@ one PostgreSQL database.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import logging
 import os
@@ -29,6 +30,7 @@ from monitor import tasks
 from monitor.config import Settings
 from monitor.errors import ConfigError, MonitorError
 from monitor.feeds import load_feeds, spread_by_host
+from monitor.models import DeliveryReport
 from monitor.pipeline.ingest import build_matcher
 from storage.postgres import PostgresStorage
 from storage.postgres.jobs import Job, JobLedger, QueueStatus
@@ -41,6 +43,15 @@ NAMESPACE = "monitor"
 RESEND_AFTER = dt.timedelta(minutes=10)  # a job queued this long unstarted is sent again
 QUEUE_GRACE = dt.timedelta(seconds=5)  # a job recorded but not yet sent, not yet lost
 SCHEDULER_LOCK = 7_301_014  # the advisory lock `monitor dispatch` holds
+MAX_RETRIES = 5  # Dramatiq's retries of a failed job, MIN_BACKOFF_MS..MAX_BACKOFF_MS apart
+MIN_BACKOFF_MS, MAX_BACKOFF_MS = 1_000, 60_000
+RUNS = MAX_RETRIES + 1  # a job that failed this often has been given up
+# A failed job not retried this long after its failure lost its retry (held in Redis).
+RETRY_OVERDUE = dt.timedelta(milliseconds=2 * MAX_BACKOFF_MS)
+UNCONFIRMED = (
+    "a send was started and its answer not recorded (a worker was stopped mid-send); "
+    "it is tried again once its claim expires"
+)
 
 
 def utcnow() -> dt.datetime:
@@ -120,16 +131,17 @@ class Dispatcher:
 
     def resend_lost(self, now: dt.datetime) -> int:
         """Send again the jobs whose message is lost: queued long ago and never started, or
-        claimed by a worker that died. When Redis holds no message at all while the ledger
-        has jobs waiting, Redis lost them (a restart without persistence): every waiting job
+        claimed by a worker that died. When Redis holds fewer messages than the ledger has
+        jobs waiting, Redis lost some (a restart without persistence): every waiting job
         is sent again at once. A job sent twice still runs once (the claim)."""
-        queued_before = now - RESEND_AFTER
-        if self.broker.client.hlen(f"{NAMESPACE}:{QUEUE}.msgs") == 0:
-            queued_before = now - QUEUE_GRACE
-        jobs = self.ledger.unsent(queued_before, now - self.lease)
-        for job in jobs:
+        stale, overdue = now - self.lease, now - RETRY_OVERDUE
+        waiting = self.ledger.unsent(now - QUEUE_GRACE, stale, overdue, RUNS)
+        if self.broker.client.hlen(f"{NAMESPACE}:{QUEUE}.msgs") >= len(waiting):
+            # Redis may hold them all: only those waiting suspiciously long go again.
+            waiting = self.ledger.unsent(now - RESEND_AFTER, stale, overdue, RUNS)
+        for job in waiting:
             self._message(job.key)
-        return len(jobs)
+        return len(waiting)
 
     def _message(self, key: str) -> None:
         from dramatiq import Message
@@ -158,9 +170,10 @@ def dispatch_tick(
     storage.sync_feeds(feeds, now)
     origins = {feed.url for feed in feeds}
     due = spread_by_host(storage.due_feeds(now, origins=origins), lambda s: s.url)
+    # Lost messages are looked for before this tick's own are sent, which would hide them.
+    resent = dispatcher.resend_lost(utcnow())
     enqueued = sum(dispatcher.send(tasks.poll_job(state, now)) for state in due)
     enqueued += dispatcher.send(tasks.deliver_job(now))
-    resent = dispatcher.resend_lost(utcnow())
     return TickReport(due=len(due), enqueued=enqueued, resent=resent)
 
 
@@ -286,19 +299,22 @@ def declare_actor(broker: Any, settings: Settings) -> None:
         if job is None:
             return  # done already, or another worker holds a live claim
         try:
-            tasks.run(ctx, job)
+            result = tasks.run(ctx, job)
         except Exception as exc:
             ledger.fail(key, me, f"{type(exc).__name__}: {exc}", utcnow())
             raise  # Dramatiq retries it with backoff
         ledger.finish(key, me, utcnow())
+        if isinstance(result, DeliveryReport):
+            for digest_key in result.unconfirmed:
+                log.warning("digest %s is being sent, unconfirmed (%s)", digest_key, UNCONFIRMED)
 
     dramatiq.actor(
         broker=broker,
         actor_name=ACTOR,
         queue_name=QUEUE,
-        max_retries=5,
-        min_backoff=1_000,
-        max_backoff=60_000,
+        max_retries=MAX_RETRIES,
+        min_backoff=MIN_BACKOFF_MS,
+        max_backoff=MAX_BACKOFF_MS,
     )(run_job)
 
 
@@ -335,7 +351,8 @@ def queue_status(settings: Settings) -> QueueStatus:
     require_scale_settings(settings)
     storage = PostgresStorage(settings.database_url)
     try:
-        return JobLedger(storage.conn).status()
+        status = JobLedger(storage.conn).status()
+        return dataclasses.replace(status, unconfirmed=tasks.unconfirmed(storage))
     finally:
         storage.close()
 
@@ -359,4 +376,6 @@ def status_lines(status: QueueStatus, now: dt.datetime) -> list[str]:
         lines.append(f"  {kind}: {shown}")
     for key, error in status.recent_errors:
         lines.append(f"  failed {key.splitlines()[0]}: {error}")
+    for key in status.unconfirmed:
+        lines.append(f"digest {key} is being sent, unconfirmed: {UNCONFIRMED}")
     return lines

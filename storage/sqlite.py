@@ -302,5 +302,5 @@ class SqliteStorage:
     def mark_sent(self, digest_id: int, message_id: str, now: dt.datetime) -> None:
         digests.mark_sent(self.db, digest_id, message_id, now)
 
-    def mark_failed(self, digest_id: int, error: str) -> None:
-        digests.mark_failed(self.db, digest_id, error)
+    def mark_failed(self, digest_id: int, error: str, *, give_up: bool = False) -> None:
+        digests.mark_failed(self.db, digest_id, error, give_up=give_up)

@@ -6,23 +6,14 @@ digest."""
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import datetime as dt
-import os
 import re
-import signal
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import conftest
-import pytest
-import redis
-import services
 from psycopg.rows import tuple_row
+from scale_support import NOW, REPO, RSS, rss, scale_env, story_page, wait_until_idle, workers
 
 from monitor import pipeline, worker
 from monitor.config import Settings
@@ -31,42 +22,8 @@ from storage import open_db
 from storage.postgres import PostgresStorage
 from storage.postgres.jobs import JobLedger
 
-REPO = Path(__file__).resolve().parents[1]
 FEEDS = conftest.DATA / "feeds"
-NOW = dt.datetime(2026, 2, 20, 8, 0, tzinfo=dt.UTC)
 NEXT_DAY = NOW + dt.timedelta(days=1)
-RSS = "application/rss+xml; charset=utf-8"
-
-
-def story_page(n: int) -> bytes:
-    """A page of its own per story; the even ones are about Nvidia's China chips."""
-    topic = (
-        "Nvidia said China approved purchases of its H200 chips despite US export controls"
-        if n % 2 == 0
-        else "The city council approved a new bus timetable for the winter months"
-    )
-    paragraphs = "".join(
-        f"<p>Paragraph {k} of story {n}: {topic}, officials said on Thursday, adding that "
-        f"figure {n * 13 + k} in the report was revised after the review.</p>"
-        for k in range(1, 6)
-    )
-    return (
-        f"<html><head><title>Story {n}</title></head><body><article><h1>Story {n}: {topic}"
-        f"</h1>{paragraphs}</article></body></html>"
-    ).encode()
-
-
-def rss(server: conftest.TestHTTPServer, name: str, numbers: range) -> bytes:
-    items = "".join(
-        f"<item><guid isPermaLink='false'>{name}-{n}</guid><title>Story {n}</title>"
-        f"<link>{server.url(f'/{name}/{n}.html')}</link><description>Entry {n}</description>"
-        "<pubDate>Thu, 19 Feb 2026 10:00:00 GMT</pubDate></item>"
-        for n in numbers
-    )
-    return (
-        f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>{name}'
-        f"</title>{items}</channel></rss>"
-    ).encode()
 
 
 def serve_feeds(server: conftest.TestHTTPServer, tmp_path: Path) -> Path:
@@ -158,76 +115,6 @@ def snapshot_postgres(url: str) -> tuple[set[Story], set[tuple[Story, str, float
         storage.close()
 
 
-@contextlib.contextmanager
-def workers(
-    count: int, env: dict[str, str], log_dir: Path
-) -> Iterator[list[subprocess.Popen[bytes]]]:
-    processes = []
-    for n in range(count):
-        # The worker writes to its own copy of the descriptor; ours is closed at once.
-        with (log_dir / f"worker{n}.log").open("wb") as log:
-            processes.append(
-                subprocess.Popen(
-                    [sys.executable, "-m", "monitor", "worker"],
-                    env=env,
-                    cwd=REPO,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                )
-            )
-    try:
-        yield processes
-    finally:
-        for process in processes:
-            process.send_signal(signal.SIGTERM)
-        for process in processes:
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-
-def wait_until_idle(
-    ledger: JobLedger, processes: list[subprocess.Popen[bytes]], log_dir: Path
-) -> None:
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        status = ledger.status()
-        if status.queued == 0 and status.running == 0:
-            assert status.failed == 0, status.recent_errors
-            return
-        for process in processes:
-            if process.poll() is not None:
-                logs = "".join(p.read_text() for p in log_dir.glob("worker*.log"))
-                pytest.fail(f"a worker exited with {process.returncode}:\n{logs[-3000:]}")
-        time.sleep(0.2)
-    logs = "".join(p.read_text(errors="replace") for p in log_dir.glob("worker*.log"))
-    running = ledger.conn.execute("SELECT * FROM jobs WHERE status <> 'done'").fetchall()
-    pytest.fail(f"jobs still pending after 180 s: {running}\n{logs[-4000:]}")
-
-
-def scale_env(
-    settings: Settings, feeds_file: Path, database_url: str, queue_url: str
-) -> dict[str, str]:
-    return {
-        **os.environ,
-        "MONITOR_DATA_DIR": settings.data_dir,
-        "MONITOR_WATCHLISTS_DIR": settings.watchlists_dir,
-        "MONITOR_FEEDS_FILE": str(feeds_file),
-        "MONITOR_DATABASE_URL": database_url,
-        "MONITOR_QUEUE_URL": queue_url,
-        "MONITOR_ALLOW_PRIVATE_ADDRESSES": "true",
-        "MONITOR_PER_HOST_DELAY": str(settings.per_host_delay),
-        "MONITOR_HTTP_TIMEOUT": str(settings.http_timeout),
-        "MONITOR_SMTP_HOST": settings.smtp_host,
-        "MONITOR_SMTP_PORT": str(settings.smtp_port),
-        "MONITOR_SMTP_SECURITY": settings.smtp_security,
-        "MONITOR_MAIL_TO": ",".join(settings.mail_to),
-        "MONITOR_JOB_LEASE_SECONDS": str(settings.job_lease_seconds),
-    }
-
-
 def test_two_workers_on_postgresql_store_what_the_single_sqlite_process_stores(
     http_server: conftest.TestHTTPServer,
     smtp_server: conftest.SMTPServer,
@@ -296,140 +183,3 @@ def test_two_workers_on_postgresql_store_what_the_single_sqlite_process_stores(
     assert len(runners) == 2, "both workers ran jobs"
     assert [subject for subject, _ in scaled_mail] == [subject for subject, _ in single_mail]
     assert digest_content(scaled_mail) == digest_content(single_mail)
-
-
-def test_a_worker_killed_mid_page_fetch_loses_nothing_and_stores_nothing_twice(
-    http_server: conftest.TestHTTPServer,
-    settings: Settings,
-    postgres_url: str,
-    redis_url: str,
-    tmp_path: Path,
-) -> None:
-    pages, slow = 8, 3
-    for n in range(pages):
-        http_server.add(
-            f"/k/{n}.html",
-            story_page(n),
-            headers={"Content-Type": "text/html"},
-            delay=3.0 if n == slow else 0.0,
-        )
-    feed = http_server.add(
-        "/k.xml", rss(http_server, "k", range(pages)), headers={"Content-Type": RSS}
-    )
-    path = tmp_path / "feeds.yaml"
-    path.write_text(f"feeds:\n  - url: {feed}\n", encoding="utf-8")
-    scaled = dataclasses.replace(
-        settings,
-        watchlists_dir=str(REPO / "watchlists"),
-        feeds_file=str(path),
-        database_url=postgres_url,
-        queue_url=redis_url,
-        job_lease_seconds=2,
-    )
-    env = scale_env(scaled, path, postgres_url, redis_url)
-    storage = PostgresStorage(postgres_url)
-    broker = worker.make_broker(redis_url)
-    ledger = JobLedger(storage.conn)
-    dispatcher = worker.Dispatcher(ledger, broker, worker.lease(scaled))
-    slow_key = f"entry:{feed}\nk-{slow}"
-    try:
-        with workers(2, env, tmp_path) as processes:
-            worker.dispatch_tick(storage, dispatcher, scaled, NOW)
-            holder = wait_for_claim(storage, slow_key, http_server, f"/k/{slow}.html")
-            victim = next(p for p in processes if p.pid == holder)
-            victim.send_signal(signal.SIGKILL)
-            victim.wait()
-            survivors = [p for p in processes if p is not victim]
-            # The scheduler keeps ticking; once the dead worker's claim is older than the
-            # lease, a tick sends its job again and the survivor runs it.
-            deadline = time.monotonic() + 60
-            while ledger.status().by_kind["ingest_entry"].get("done", 0) < pages:
-                assert time.monotonic() < deadline, ledger.status()
-                worker.dispatch_tick(storage, dispatcher, scaled, NOW)
-                time.sleep(0.5)
-            wait_until_idle(ledger, survivors, tmp_path)
-        counts = storage.conn.execute(
-            "SELECT (SELECT count(*) FROM articles) AS articles, "
-            "(SELECT count(DISTINCT url) FROM articles) AS urls, "
-            "(SELECT count(*) FROM entries) AS entries, "
-            "(SELECT count(*) FROM article_sources) AS sources"
-        ).fetchone()
-        attempts = storage.conn.execute(
-            "SELECT attempts, status FROM jobs WHERE key = %s", [slow_key]
-        ).fetchone()
-    finally:
-        broker.close()
-        storage.close()
-
-    assert counts == {"articles": pages, "urls": pages, "entries": pages, "sources": pages}
-    assert attempts == {"attempts": 2, "status": "done"}
-    assert len(http_server.requests_for(f"/k/{slow}.html")) == 2
-
-
-def wait_for_claim(
-    storage: PostgresStorage, key: str, server: conftest.TestHTTPServer, path: str
-) -> int:
-    """The pid of the worker running ``key``, once its page request is in flight."""
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        row = storage.conn.execute(
-            "SELECT worker FROM jobs WHERE key = %s AND status = 'running'", [key]
-        ).fetchone()
-        if row and server.requests_for(path):
-            return int(row["worker"].split(":")[1])
-        time.sleep(0.05)
-    pytest.fail(f"{key} was not claimed within 60 s")
-
-
-def test_a_redis_restart_loses_no_enqueued_job(
-    http_server: conftest.TestHTTPServer,
-    settings: Settings,
-    postgres_url: str,
-    tmp_path: Path,
-) -> None:
-    """Jobs enqueued, then Redis restarts without persistence before any worker ran them:
-    the scheduler's next tick finds the queue empty and the ledger waiting, sends them again,
-    and the workers store every article."""
-    pages = 6
-    for n in range(pages):
-        http_server.add(f"/r/{n}.html", story_page(n), headers={"Content-Type": "text/html"})
-    feed = http_server.add(
-        "/r.xml", rss(http_server, "r", range(pages)), headers={"Content-Type": RSS}
-    )
-    path = tmp_path / "feeds.yaml"
-    path.write_text(f"feeds:\n  - url: {feed}\n", encoding="utf-8")
-    port = services.free_port()
-    storage = PostgresStorage(postgres_url)
-    ledger = JobLedger(storage.conn)
-    try:
-        with services.redis_process(port) as first:
-            scaled = dataclasses.replace(
-                settings,
-                watchlists_dir=str(REPO / "watchlists"),
-                feeds_file=str(path),
-                database_url=postgres_url,
-                queue_url=first.url,
-            )
-            broker = worker.make_broker(first.url)
-            dispatcher = worker.Dispatcher(ledger, broker, worker.lease(scaled))
-            assert worker.dispatch_tick(storage, dispatcher, scaled, NOW).enqueued == 2
-        # Redis is gone with both messages; the ledger still says they wait.
-        assert ledger.status().queued == 2
-        with services.redis_process(port) as second:
-            assert redis.Redis.from_url(second.url).hlen("monitor:monitor.msgs") == 0
-            env = scale_env(scaled, path, postgres_url, second.url)
-            resent = 0
-            with workers(2, env, tmp_path) as processes:
-                deadline = time.monotonic() + 60
-                while ledger.status().by_kind.get("ingest_entry", {}).get("done", 0) < pages:
-                    assert time.monotonic() < deadline, ledger.status()
-                    resent += worker.dispatch_tick(storage, dispatcher, scaled, NOW).resent
-                    time.sleep(0.5)
-                wait_until_idle(ledger, processes, tmp_path)
-            broker.close()
-        stored = storage.count_articles()
-    finally:
-        storage.close()
-
-    assert resent >= 2  # the poll and deliver jobs Redis lost (a job sent twice runs once)
-    assert stored == pages

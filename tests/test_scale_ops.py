@@ -8,17 +8,22 @@ import dataclasses
 import datetime as dt
 import threading
 import time
+from email import message_from_bytes
 from pathlib import Path
+from typing import Any
 
 import conftest
 import redis
 from click.testing import CliRunner
+from scale_support import smtp_on_loopback
 
-from monitor import pipeline, worker
+from monitor import pipeline, tasks, worker
 from monitor.cli import cli
 from monitor.config import Settings
 from monitor.match import Matcher
 from monitor.models import Baseline, Entity, Watchlist
+from storage.digests import MAX_ATTEMPTS
+from storage.interface import NewDigest
 from storage.postgres import PostgresStorage
 from storage.postgres.jobs import Job, JobLedger
 from storage.sqlite import SqliteStorage
@@ -220,3 +225,86 @@ def test_db_copy_moves_a_sqlite_database_into_postgresql(
     assert again.exit_code == 1
     assert "already holds feeds or articles" in again.output
     assert len(expected) == 3
+
+
+class PickySMTP:
+    """Refuses for good (552) every message whose subject says it is too big."""
+
+    def __init__(self) -> None:
+        self.subjects: list[str] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        subject = str(message_from_bytes(envelope.original_content)["Subject"])
+        if "too big" in subject:
+            return "552 5.3.4 Message size exceeds fixed limit"
+        self.subjects.append(subject)
+        return "250 Message accepted for delivery"
+
+
+def test_a_digest_refused_for_good_is_given_up_and_holds_up_no_other(
+    postgres_url: str, settings: Settings
+) -> None:
+    """The deliver job's outbox follows the single process: a 5xx refusal moves on to the
+    next digest, and after MAX_ATTEMPTS refusals the digest is marked failed, not retried."""
+    handler = PickySMTP()
+    with smtp_on_loopback(handler) as port:
+        smtp = dataclasses.replace(
+            settings,
+            smtp_host="127.0.0.1",
+            smtp_port=port,
+            smtp_security="none",
+            mail_to=("ana@example.org",),
+        )
+        storage = PostgresStorage(postgres_url)
+        try:
+            ctx = tasks.JobContext(smtp, storage, Matcher([]), {})
+            for key, subject in (("2026-02-18", "too big"), ("2026-02-19", "fine")):
+                digest = NewDigest("daily", key, subject, "<p>x</p>", "x", (), f"<{key}@t>")
+                storage.create_pending(digest, NOW)
+            runs = [
+                tasks.send_outbox(ctx, NOW + dt.timedelta(minutes=n), "daily")
+                for n in range(MAX_ATTEMPTS + 1)
+            ]
+            rows = {
+                row["key"]: (row["status"], row["attempts"])
+                for row in storage.conn.execute("SELECT key, status, attempts FROM digests")
+            }
+        finally:
+            storage.close()
+
+    assert runs[0][0] == ["2026-02-19"]  # sent, though the one before it was refused
+    assert [len(failed) for _, failed in runs] == [1] * MAX_ATTEMPTS + [0]
+    assert rows == {"2026-02-18": ("failed", MAX_ATTEMPTS), "2026-02-19": ("sent", 1)}
+    assert handler.subjects == ["fine"]
+
+
+def test_a_failed_job_whose_retry_was_lost_is_sent_again_unless_given_up(
+    postgres_url: str, redis_url: str
+) -> None:
+    """Dramatiq keeps a failed job's retry as a delayed message in Redis; when Redis loses it,
+    the ledger still says failed. A failure older than the longest backoff (twice over) is
+    sent again; a job failed on every run Dramatiq allows, or failed just now, is not."""
+    storage = PostgresStorage(postgres_url)
+    broker = worker.make_broker(redis_url)
+    ledger = JobLedger(storage.conn)
+    now = worker.utcnow()
+    lease = dt.timedelta(minutes=5)
+    try:
+        for key, runs, failed_at in (
+            ("entry:lost-retry", 1, now - 2 * worker.RETRY_OVERDUE),
+            ("entry:given-up", worker.RUNS, now - 2 * worker.RETRY_OVERDUE),
+            ("entry:retry-due-soon", 1, now - dt.timedelta(seconds=10)),
+        ):
+            ledger.enqueue(Job("ingest_entry", key, {}), failed_at - dt.timedelta(minutes=1))
+            for _ in range(runs):
+                assert ledger.claim(key, "w1", failed_at, lease) is not None
+                ledger.fail(key, "w1", "ConnectionError: refused", failed_at)
+        resent = worker.Dispatcher(ledger, broker, lease).resend_lost(now)
+        messages = redis.Redis.from_url(redis_url).hvals(f"{worker.NAMESPACE}:{worker.QUEUE}.msgs")
+    finally:
+        broker.close()
+        storage.close()
+
+    assert resent == 1
+    assert len(messages) == 1
+    assert b"entry:lost-retry" in messages[0]

@@ -603,9 +603,10 @@ class PostgresStorage:
             [now, message_id, digest_id],
         )
 
-    def mark_failed(self, digest_id: int, error: str) -> None:
+    def mark_failed(self, digest_id: int, error: str, *, give_up: bool = False) -> None:
+        """Back to pending for the next run; with ``give_up``, failed for good."""
         self.conn.execute(
-            "UPDATE digests SET status = 'pending', claimed_at = NULL, last_error = %s "
+            "UPDATE digests SET status = %s, claimed_at = NULL, last_error = %s "
             "WHERE id = %s AND status = 'sending'",
-            [error, digest_id],
+            ["failed" if give_up else "pending", error, digest_id],
         )

@@ -43,6 +43,7 @@ class QueueStatus:
     oldest_queued_at: dt.datetime | None
     by_kind: dict[str, dict[str, int]]
     recent_errors: tuple[tuple[str, str], ...]  # (job key, error) of failed jobs
+    unconfirmed: tuple[str, ...] = ()  # outbox keys claimed for sending, answer not recorded
 
 
 class JobLedger:
@@ -98,15 +99,24 @@ class JobLedger:
             [now, error[:2000], key, worker],
         )
 
-    def unsent(self, before: dt.datetime, stale: dt.datetime) -> list[Job]:
-        """Jobs whose message may be lost: queued before ``before`` and never started, or
+    def unsent(
+        self,
+        before: dt.datetime,
+        stale: dt.datetime,
+        retry_before: dt.datetime | None = None,
+        runs: int = 0,
+    ) -> list[Job]:
+        """Jobs whose message may be lost: queued before ``before`` and never started,
         claimed before ``stale`` by a worker that never finished them (it died, and its
-        message was acknowledged by a worker that found the claim still live)."""
+        message was acknowledged by a worker that found the claim still live), or failed
+        before ``retry_before`` after fewer than ``runs`` runs (the broker's retry is overdue:
+        its delayed message was lost with Redis)."""
         rows = self.conn.execute(
             "SELECT kind, key, payload FROM jobs "
             "WHERE (status = 'queued' AND enqueued_at < %s) "
-            "OR (status = 'running' AND started_at < %s) ORDER BY enqueued_at",
-            [before, stale],
+            "OR (status = 'running' AND started_at < %s) "
+            "OR (status = 'failed' AND attempts < %s AND finished_at < %s) ORDER BY enqueued_at",
+            [before, stale, runs, retry_before or before],
         ).fetchall()
         return [Job(r["kind"], r["key"], json.loads(r["payload"])) for r in rows]
 
