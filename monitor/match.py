@@ -37,6 +37,7 @@ from monitor.relevance import (
     Judge,
     RelevanceModel,
     background_articles,
+    encoded_text,
     load_model,
     make_judge,
 )
@@ -335,6 +336,19 @@ class Matcher:
             if found is not None and found.score >= self.threshold:
                 matches.append(found)
         return sorted(matches, key=lambda m: (-m.score, m.baseline_id))
+
+    def match_many(self, articles: Sequence[Article]) -> list[list[Match]]:
+        """``match`` for each article. With the learned decision, the articles that name
+        something of a baseline are encoded in one call: the encoder costs about a third as
+        much per text in a batch as alone."""
+        if self.judge is None:
+            return [self.match(article) for article in articles]
+        wanted = [n for n, article in enumerate(articles) if self.candidates(article)]
+        by_index: dict[int, Vectors] = {}
+        if wanted:
+            vectors = self.judge.encoder.encode([encoded_text(articles[n]) for n in wanted])
+            by_index = dict(zip(wanted, vectors, strict=True))
+        return [self.match(article, by_index.get(n)) for n, article in enumerate(articles)]
 
     def _judged(self, article: Article, judge: Judge, vector: Vectors | None) -> list[Match]:
         candidates = self.candidates(article)

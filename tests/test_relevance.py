@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from monitor.encoder import load_encoder
+from monitor.evaluate import load_items
 from monitor.match import build, learned_matcher
 from monitor.models import Article
 from monitor.relevance import FEATURES, MODEL_FILE, load_model
@@ -120,3 +121,21 @@ def test_training_learns_the_direction_of_the_evidence() -> None:
     weak = [0.0] * len(FEATURES)
     weak[title_column] = -2.0
     assert model.probability(strong) > model.threshold > model.probability(weak)
+
+
+def test_matching_a_batch_decides_as_matching_one_by_one(matcher) -> None:  # type: ignore[no-untyped-def]
+    items = [
+        item
+        for item in load_items(WATCHLISTS.parent / "tests" / "data" / "eval" / "holdout3.jsonl")[
+            :60
+        ]
+        if matcher.candidates(item.article)
+    ][:25]
+    articles = [item.article for item in items]
+    one_by_one = [[(m.baseline_id, round(m.score, 3)) for m in matcher.match(a)] for a in articles]
+    batched = [
+        [(m.baseline_id, round(m.score, 3)) for m in ms] for ms in matcher.match_many(articles)
+    ]
+    assert len(articles) >= 10  # enough candidates to make the batch mean something
+    assert batched == one_by_one
+    assert any(one_by_one)  # and some of them are follow-ups

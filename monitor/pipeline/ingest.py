@@ -143,7 +143,9 @@ def store_from_feeds(
     pending: list[int] = []
     duplicates = 0
     for batch in chunks(fresh, STORE_BATCH):
-        prepared = [_from_feed(entry, settings, feeds, matcher) for entry in batch]
+        read = [_from_feed(entry, settings, feeds) for entry in batch]
+        matched = matcher.match_many([article for _, _, article, _ in read])
+        prepared = [(*entry_read, found) for entry_read, found in zip(read, matched, strict=True)]
         with db.atomic():
             for entry, wanted, article, print_, found in prepared:
                 known = stored_articles.find_article(db, decide.lookup_urls(entry, article), print_)
@@ -167,9 +169,9 @@ def store_from_feeds(
 
 
 def _from_feed(
-    entry: Entry, settings: Settings, feeds: Mapping[str, Feed], matcher: Matcher
-) -> tuple[Entry, bool, Article, str | None, list[Match]]:
-    """The entry's article from its feed's text, its fingerprint and follow-ups. While its
+    entry: Entry, settings: Settings, feeds: Mapping[str, Feed]
+) -> tuple[Entry, bool, Article, str | None]:
+    """The entry's article from its feed's text and its fingerprint. While its
     page is to come it has no fingerprint: the page's text is what tells copies apart (two
     stories may share a stock teaser), and the page stage dedupes by it."""
     feed = feeds.get(entry.feed_url)
@@ -177,7 +179,7 @@ def _from_feed(
     reason = "" if wanted else decide.no_page_reason(entry, settings.fetch_pages)
     article = decide.feed_article(entry, decide.source_name(entry, feeds), reason)
     print_ = None if wanted else fingerprint(article.text)
-    return entry, wanted, article, print_, matcher.match(article)
+    return entry, wanted, article, print_
 
 
 # --- stage 2: the pages ----------------------------------------------------------------------

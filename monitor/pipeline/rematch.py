@@ -13,18 +13,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from monitor.config import Settings
 from monitor.errors import WatchlistError
-from monitor.match import Matcher
-from monitor.models import Match
 from monitor.pipeline.ingest import build_matcher, chunks
-from monitor.relevance import encoded_text
 from storage import storage_errors
 from storage.backends import open_storage
-from storage.interface import StoredArticle
 
 BATCH = 64  # articles encoded at once: the encoder is much faster on a batch
 
@@ -63,7 +58,8 @@ def rematch(
     try:
         for ids in chunks(storage.article_ids_since(since), BATCH):
             stored = [a for a in (storage.get_article(i) for i in ids) if a is not None]
-            for article, found in zip(stored, _match_batch(matcher, stored), strict=True):
+            matched = matcher.match_many([s.article() for s in stored])
+            for article, found in zip(stored, matched, strict=True):
                 for match in found:
                     if baseline_id in (None, match.baseline_id):
                         added[match.baseline_id] += storage.add_new_matches(
@@ -73,17 +69,3 @@ def rematch(
     finally:
         storage.close()
     return RematchReport(count, {b: n for b, n in added.items() if n}, tuple(problems))
-
-
-def _match_batch(matcher: Matcher, stored: Sequence[StoredArticle]) -> list[list[Match]]:
-    """Each article's follow-ups. With the learned decision, the articles that name something
-    of a baseline are encoded together first (what `monitor eval` does too)."""
-    articles = [s.article() for s in stored]
-    if matcher.judge is None:
-        return [matcher.match(article) for article in articles]
-    wanted = [n for n, article in enumerate(articles) if matcher.candidates(article)]
-    by_index = {}
-    if wanted:
-        vectors = matcher.judge.encoder.encode([encoded_text(articles[n]) for n in wanted])
-        by_index = dict(zip(wanted, vectors, strict=True))
-    return [matcher.match(article, by_index.get(n)) for n, article in enumerate(articles)]
