@@ -84,14 +84,16 @@ def extract_seconds(markups: list[str]) -> float:
 
 
 def peak_rss_mb() -> float:
-    """A fresh process: load the matcher and encoder, match one article, report ru_maxrss."""
+    """A fresh process: load the matcher and encoder, match one article, report its peak
+    resident size. VmHWM, not ru_maxrss: Linux carries ru_maxrss over fork and exec, so a
+    child would report this benchmark's own peak (pages and trafilatura included)."""
     code = (
-        "import resource, sys, datetime as dt; sys.path.insert(0, sys.argv[1]);"
+        "import sys, datetime as dt; sys.path.insert(0, sys.argv[1]);"
         "from benchmarks.relevance_cost import load_matcher; from monitor.models import Article;"
         "m = load_matcher();"
         "m.match(Article('', '美国收紧对华芯片出口管制', '英伟达H20对华出口受限。', '',"
         " dt.datetime(2026, 3, 1, tzinfo=dt.UTC)));"
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+        "print(open('/proc/self/status').read().split('VmHWM:')[1].split()[0])"
     )
     out = subprocess.run(
         [sys.executable, "-c", code, str(ROOT)], capture_output=True, text=True, check=True

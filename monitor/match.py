@@ -21,6 +21,7 @@ Scoring, per baseline:
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -78,9 +79,17 @@ def alias_keys(alias: str) -> set[str]:
     return {key for key in fold_forms(alias) if _searchable(key)}
 
 
+@functools.lru_cache(maxsize=256)
+def folded(text: str) -> str:
+    """``fold``, once per text: choosing candidates and then judging them read one article
+    three or four times, and folding (script conversion above all) is most of the alias
+    pass's cost."""
+    return fold(text)
+
+
 def is_headline_list(title: str, rules: LanguageRules | None = None) -> bool:
     """A market wrap or a list of the day's headlines, by its title."""
-    return bool((rules or default_rules()).headline_list.search(fold(title)))
+    return bool((rules or default_rules()).headline_list.search(folded(title)))
 
 
 def _searchable(key: str) -> bool:
@@ -208,8 +217,8 @@ class Matcher:
         """Entities present in the article: watchlist index -> entity index -> hit."""
         rules = self.rules
         inflections = rules.inflections
-        title = fold(article.title)
-        body = fold(article.text)
+        title = folded(article.title)
+        body = folded(article.text)
         text = f"{title}\n{body}"
         lead_end = len(title) + 1 + LEAD_CHARS
         result: dict[int, dict[int, _Hit]] = defaultdict(dict)
@@ -301,7 +310,7 @@ class Matcher:
         with the evidence: the input of the relevance model."""
         published = _local_date(article.published)
         headline_list = is_headline_list(article.title, self.rules)
-        head = fold(article.title) + "\n" + fold(article.text)[:LEAD_CHARS]
+        head = folded(article.title) + "\n" + folded(article.text)[:LEAD_CHARS]
         amount = self.rules.large_amount(head) is not None
         result = []
         for wi, hits in sorted(self.found(article).items()):
