@@ -144,7 +144,11 @@ def derive(
             entry.lead = 1.0
     named = _weigh(list(found.values()), baseline)
     entities, threads = subjects(
-        baseline.title, paragraphs, named, background or default_background()
+        baseline.title,
+        paragraphs,
+        named,
+        background or default_background(),
+        (baseline.outlet, baseline.author),
     )
     return Watchlist(baseline=baseline, entities=entities, paragraphs=paragraphs, threads=threads)
 

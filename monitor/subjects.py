@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import replace
 
@@ -27,6 +28,7 @@ PHRASES = 40  # read from the article
 SUBJECTS = 24  # kept as entities beside the known names
 THREADS = 6
 THREAD_OVERLAP = 0.3  # paragraphs shared with a thread's first subject to join it
+CREDIT_MAX_WEIGHT = 0.2  # as monitor.derive caps the author
 CONTEXT_SHARE = 0.04  # in more than this share of ordinary news, a place is only context
 ROLE_OF_KIND = {"person": "actor", "body": "actor", "name": "actor", "place": "actor"}
 ROLE_OF_TYPE = {"concept": "thread", "policy": "thread"}
@@ -46,8 +48,10 @@ def subjects(
     paragraphs: Sequence[str],
     known: Sequence[Entity],
     background: Background,
+    credits: Sequence[str] = (),
 ) -> tuple[tuple[Entity, ...], tuple[Thread, ...]]:
-    """Entities (known names reweighted, new subjects added) and threads, most central first."""
+    """Entities (known names reweighted, new subjects added) and threads, most central first.
+    ``credits``: the article's outlet and author, as its index gives them."""
     chinese = has_chinese("".join(paragraphs))
     simplified = [convert(p, "tw2sp") for p in paragraphs] if chinese else list(paragraphs)
     phrases = extract(convert(title, "tw2sp"), simplified, background, PHRASES)
@@ -74,8 +78,29 @@ def subjects(
             new.append(_with_short_forms(entity, phrase, background))
     entities = [_reweighed(e, centrality.get(e.name)) for e in merged.values()]
     entities.extend(new)
+    entities = [_credit_down(e, credits, fold(title)) for e in entities]
     entities.sort(key=lambda e: (-e.weight, e.name.casefold()))
     return tuple(entities), _threads(entities)
+
+
+def _credit_down(entity: Entity, credits: Sequence[str], title: str) -> Entity:
+    """The outlet's or the author's name is the article's credit line, not its subject
+    ("晚点" of 晚点 LatePost, "BBC" of BBC News 中文): at most CREDIT_MAX_WEIGHT. Not
+    when the title names it too: a company's own release is about the company."""
+    folded = [fold(c) for c in credits if c]
+    names = [fold(a) for a in entity.all_aliases() if len(fold(a)) >= 2]
+    if not any(_names(name, credit) for name in names for credit in folded):
+        return entity
+    if any(_names(name, title) for name in names):
+        return entity
+    return replace(entity, weight=min(entity.weight, CREDIT_MAX_WEIGHT))
+
+
+def _names(name: str, text: str) -> bool:
+    """``name`` in folded ``text``; a Latin name as whole words ("us" is not in "house")."""
+    if has_chinese(name):
+        return name in text
+    return re.search(rf"(?<![a-z0-9]){re.escape(name)}(?![a-z0-9])", text) is not None
 
 
 def _known_owner(phrase: Phrase, known: Sequence[Entity]) -> Entity | None:

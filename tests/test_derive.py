@@ -469,3 +469,16 @@ def test_derive_refuses_to_merge_into_a_broken_file(workspace: Settings) -> None
     with pytest.raises(WatchlistError, match=rf"{report.path.name}:\d+: YAML syntax"):
         pipeline.derive_watchlists(workspace)
     assert report.path.read_text(encoding="utf-8") == broken  # nothing overwritten
+
+
+def test_the_outlets_name_is_a_credit_not_a_subject(fresh: dict[str, Watchlist]) -> None:
+    if "latepost-ubtech-humanoid" not in fresh:
+        pytest.skip(f"{OTHER_BASELINES} is not on this machine")
+    # 晚点 LatePost published the interview and credits itself in the text
+    latepost = [e for e in fresh["latepost-ubtech-humanoid"].entities if "晚点" in e.all_aliases()]
+    assert latepost
+    assert all(e.weight <= 0.2 for e in latepost)
+    # "The White House" holds "house", not the "US" of the United States
+    tariffs = fresh["wh-reciprocal-tariff-pause"].entities
+    united_states = next(e for e in tariffs if e.name == "United States")
+    assert united_states.weight > 0.5
