@@ -20,9 +20,8 @@ from pathlib import Path
 from monitor.config import Settings
 from monitor.errors import MonitorError
 from monitor.evaluate import Item
-from monitor.match import learned_matcher
 from monitor.models import Watchlist
-from monitor.training import _NO_MODEL, LabelledSet, Pair, item_vectors
+from monitor.training import LabelledSet, Pair, item_vectors, training_matcher
 from monitor.watchlist import check_watchlists
 from storage.interface import Feedback, Storage
 
@@ -111,7 +110,7 @@ def _pairs(
     wanted: dict[int, dict[str, bool]],
     skipped: list[Skipped],
 ) -> list[Pair]:
-    matcher = learned_matcher(watchlists, _NO_MODEL, cache_dir=directory / ".derived")
+    matcher = training_matcher(watchlists, directory)
     judge = matcher.judge
     assert judge is not None
     vectors = item_vectors(judge, list(items.values()), None)

@@ -40,6 +40,12 @@ SENTENCE_CHARS = 12  # shorter sentences ("他的預測是正確的。") say lit
 SUBJECTS = 12
 ENCODED_CHARS = 300  # title plus this much of the text is what the encoder reads
 TITLE, LEAD, BODY = 0, 1, 2
+# The agreement features (the article's vector times its closest thread's, one per encoder
+# dimension) enter the model multiplied by this, unstandardised: a learned similarity that
+# weighs the dimensions where agreement means a follow-up. Measured leave-one-baseline-out
+# against 10 and 60, it lifted the AUC on every labelled set (derived watchlists of the four
+# other baselines 0.896 -> 0.908, of the shipped five 0.793 -> 0.839).
+AGREEMENT_SCALE = 30.0
 
 FEATURES = (
     "title_weight",
@@ -318,6 +324,14 @@ def with_comparison(rows: list[list[float]]) -> list[list[float]]:
     return result
 
 
+def agreement(vectors: BaselineVectors, item: Vectors) -> list[float]:
+    """The article's vector times that of the baseline thread closest to it, dimension by
+    dimension, scaled: what the model weighs as a learned similarity."""
+    closest = vectors.threads[int(np.argmax(vectors.threads @ item))]
+    product = item.astype(np.float64) * closest * AGREEMENT_SCALE
+    return [float(v) for v in product]
+
+
 @dataclass(frozen=True)
 class RelevanceModel:
     """A logistic regression over FEATURES, standardised; ``threshold`` is the probability at
@@ -330,10 +344,23 @@ class RelevanceModel:
     intercept: float
     threshold: float
     version: str = ""
+    # coefficients of the agreement features that follow FEATURES in a row (see
+    # AGREEMENT_SCALE), as many as the encoder has dimensions; empty: none
+    agreement: tuple[float, ...] = ()
 
     def probability(self, row: Sequence[float]) -> float:
-        x = (np.asarray(row) - np.asarray(self.mean)) / np.asarray(self.scale)
+        values = np.asarray(row, dtype=np.float64)
+        size = len(self.features)
+        if len(values) != size + len(self.agreement):
+            raise MonitorError(
+                f"a feature row of {len(values)} values for a model of {size} features and"
+                f" {len(self.agreement)} agreement dimensions",
+                hint="`monitor train` retrains the model for this encoder",
+            )
+        x = (values[:size] - np.asarray(self.mean)) / np.asarray(self.scale)
         logit = float(x @ np.asarray(self.coef) + self.intercept)
+        if self.agreement:
+            logit += float(values[size:] @ np.asarray(self.agreement))
         return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, logit))))
 
     def to_json(self, report: dict[str, Any] | None = None) -> str:
@@ -345,6 +372,7 @@ class RelevanceModel:
             "coef": list(self.coef),
             "intercept": self.intercept,
             "threshold": self.threshold,
+            "agreement": [round(v, 6) for v in self.agreement],
         }
         if report is not None:
             data["report"] = report
@@ -362,6 +390,7 @@ def load_model(path: str | Path = MODEL_FILE) -> RelevanceModel:
             intercept=float(data["intercept"]),
             threshold=float(data["threshold"]),
             version=str(data.get("version", "")),
+            agreement=tuple(float(v) for v in data.get("agreement", ())),
         )
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise MonitorError(
@@ -413,6 +442,9 @@ class Judge:
         folder's .derived/), keyed by the encoder and the baseline's text and subjects."""
         self.model = model
         self.encoder = encoder
+        # rows carry the agreement features when the model weighs them, and always when
+        # they are built for training (monitor.training sets this)
+        self.agreement_features = bool(model.agreement)
         self.vectors = {
             w.baseline.id: dataclasses.replace(
                 cached_baseline_vectors(w, encoder, background, background_vecs, cache_dir),
@@ -431,7 +463,12 @@ class Judge:
         if item is None:
             item = self.encoder.encode([encoded_text(article)])[0]
         rows = [features(w, e, article, self.vectors[w.baseline.id], item) for w, e in candidates]
-        return item, with_comparison(rows)
+        if not self.agreement_features:
+            return item, with_comparison(rows)
+        return item, [
+            [*row, *agreement(self.vectors[w.baseline.id], item)]
+            for row, (w, _) in zip(with_comparison(rows), candidates, strict=True)
+        ]
 
     def decide(
         self,

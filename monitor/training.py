@@ -8,6 +8,7 @@ vectors of labelled items are cached in a file so that retraining does not re-en
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import math
 from collections import defaultdict
@@ -20,7 +21,8 @@ import numpy as np
 
 from monitor.encoder import Vectors
 from monitor.evaluate import Item, load_items, scores
-from monitor.match import learned_matcher
+from monitor.match import Matcher, learned_matcher
+from monitor.models import Watchlist
 from monitor.relevance import (
     FEATURES,
     Judge,
@@ -29,7 +31,7 @@ from monitor.relevance import (
 )
 from monitor.watchlist import load_watchlists
 
-MODEL_VERSION = "1"
+MODEL_VERSION = "2"  # 2: agreement features
 REGULARISATION = 0.5  # inverse strength (C) of the L2 penalty: few, correlated features
 BATCH = 64
 
@@ -79,8 +81,7 @@ def labelled_set(
 ) -> LabelledSet:
     items = load_items(path)
     watchlists = load_watchlists(watchlists_dir)
-    # the baselines' vectors cached beside the watchlists, as the pipeline keeps them
-    matcher = learned_matcher(watchlists, _NO_MODEL, cache_dir=watchlists_dir / ".derived")
+    matcher = training_matcher(watchlists, watchlists_dir)
     judge = matcher.judge
     assert judge is not None
     vectors = item_vectors(judge, items, cache)
@@ -95,6 +96,16 @@ def labelled_set(
             pairs.append(Pair(name, item.id, baseline, tuple(row), baseline in item.labels))
     baselines = tuple(w.baseline.id for w in watchlists)
     return LabelledSet(name, tuple(items), baselines, tuple(pairs))
+
+
+def training_matcher(watchlists: Sequence[Watchlist], directory: Path) -> Matcher:
+    """A matcher whose judge builds the full feature rows (agreement features included) for
+    a model still to be trained; the baselines' vectors cached beside the watchlists, as the
+    pipeline keeps them."""
+    matcher = learned_matcher(watchlists, _NO_MODEL, cache_dir=directory / ".derived")
+    assert matcher.judge is not None
+    matcher.judge.agreement_features = True
+    return matcher
 
 
 _NO_MODEL = RelevanceModel(
@@ -112,22 +123,27 @@ def fit(pairs: Sequence[Pair]) -> RelevanceModel:
     the training pairs, so it is chosen without the data it will be measured on."""
     from sklearn.linear_model import LogisticRegression
 
-    x = np.asarray([p.row for p in pairs], dtype=np.float64)
+    size = len(FEATURES)
+    rows = np.asarray([p.row for p in pairs], dtype=np.float64)
+    x, products = rows[:, :size], rows[:, size:]
     y = np.asarray([p.label for p in pairs])
     weights = np.asarray([p.weight for p in pairs], dtype=np.float64)
     mean = x.mean(axis=0)
     scale = x.std(axis=0)
     scale[scale == 0] = 1.0
-    model = LogisticRegression(C=REGULARISATION, class_weight="balanced", max_iter=2000)
-    model.fit((x - mean) / scale, y, sample_weight=weights)
+    # the agreement features stay as they are (already scaled, see AGREEMENT_SCALE): one
+    # penalty strength for all of them, not one per dimension's spread
+    model = LogisticRegression(C=REGULARISATION, class_weight="balanced", max_iter=5000)
+    model.fit(np.hstack([(x - mean) / scale, products]), y, sample_weight=weights)
     fitted = RelevanceModel(
         features=FEATURES,
         mean=tuple(float(v) for v in mean),
         scale=tuple(float(v) for v in scale),
-        coef=tuple(float(v) for v in model.coef_[0]),
+        coef=tuple(float(v) for v in model.coef_[0][:size]),
         intercept=float(model.intercept_[0]),
         threshold=0.5,
         version=MODEL_VERSION,
+        agreement=tuple(float(v) for v in model.coef_[0][size:]),
     )
     probabilities = [fitted.probability(p.row) for p in pairs]
     return _with_threshold(
@@ -150,15 +166,7 @@ def _with_threshold(
         f1 = 2 * tp / max(1, 2 * tp + fp + fn)
         if f1 > best_f1:
             best, best_f1 = float(threshold), f1
-    return RelevanceModel(
-        model.features,
-        model.mean,
-        model.scale,
-        model.coef,
-        model.intercept,
-        round(best, 3),
-        model.version,
-    )
+    return dataclasses.replace(model, threshold=round(best, 3))
 
 
 def predictions(

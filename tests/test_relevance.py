@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from pathlib import Path
@@ -139,3 +140,24 @@ def test_matching_a_batch_decides_as_matching_one_by_one(matcher) -> None:  # ty
     assert len(articles) >= 10  # enough candidates to make the batch mean something
     assert batched == one_by_one
     assert any(one_by_one)  # and some of them are follow-ups
+
+
+def test_rows_carry_one_agreement_value_per_encoder_dimension(matcher) -> None:  # type: ignore[no-untyped-def]
+    model = load_model()
+    assert len(model.agreement) == 512  # the shipped encoder's dimensions
+    article = _article("英伟达H20对华出口受限", "美国商务部收紧对华人工智能芯片出口管制。")
+    candidates = matcher.candidates(article)
+    assert candidates
+    _, rows = matcher.judge.rows(article, candidates)
+    assert {len(row) for row in rows} == {len(FEATURES) + 512}
+    # the agreement part moves the decision: without it the probability is another one
+    scalars_only = dataclasses.replace(model, agreement=(0.0,) * 512)
+    assert model.probability(rows[0]) != scalars_only.probability(rows[0])
+
+
+def test_a_row_for_another_encoder_is_refused_in_one_line() -> None:
+    from monitor.errors import MonitorError
+
+    model = load_model()
+    with pytest.raises(MonitorError, match="agreement dimensions"):
+        model.probability([0.0] * (len(FEATURES) + 384))  # a 384-dimension encoder's row
