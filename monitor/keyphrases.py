@@ -216,7 +216,7 @@ def _latin_phrases(paragraph: str) -> Iterable[tuple[str, str, tuple[str, ...]]]
                 run = words[i : i + n]
                 if len(run) < n:
                     continue
-                lowered = [w.lower() for w in run]
+                lowered = [w.lower().replace("’", "'") for w in run]  # We’ve = we've
                 if lowered[0] in stop or lowered[-1] in stop:
                     continue
                 if any(w in stop and w not in _INNER_WORDS for w in lowered[1:-1]):
@@ -261,7 +261,11 @@ def extract(
     tallies = _chinese_tallies(title, paragraphs) if chinese else _latin_tallies(paragraphs)
     folded_title = fold(title)
     # A phrase that occurs once, outside the title, is not a subject of the article.
-    kept = {k: t for k, t in tallies.items() if t.count >= 2 or k in folded_title}
+    kept = {
+        k: t
+        for k, t in tallies.items()
+        if t.count >= 2 or (k in folded_title and not _headline_clause(t))
+    }
     frequency = background.document_frequency(kept)
     spread_max = max((len(t.paragraphs or ()) for t in kept.values()), default=1)
     lead = _lead_numbers(paragraphs)
@@ -278,6 +282,16 @@ def extract(
         )
     phrases.sort(key=lambda p: (-p.score, p.key))
     return phrases[:limit]
+
+
+def _headline_clause(tally: _Tally) -> bool:
+    """A run of the title that mixes names and lowercase words ("Anthropic acquires Bun",
+    "Claude Code reaches") is a piece of the headline's sentence; only the article's own
+    repetition would make it a subject."""
+    words = [w for w in tally.parts if w.lower() not in _INNER_WORDS]
+    if has_chinese(tally.text) or len(words) < 2:
+        return False
+    return any(w[0].isupper() for w in words) and any(w.islower() for w in words)
 
 
 def _commonness(tally: _Tally) -> float:

@@ -163,6 +163,10 @@ _TRANSLITERATION = frozenset(
     "萬旺威韦韋维維温溫沃乌烏伍武西希锡錫夏谢謝辛休亚亞扬揚伊依因英尤约約詹珍朱兹茲卓佐琪娅"
     "婭嘉夫翰瑞茨琴黛杭罕荷胡怀懷蕊若赛賽圣聖施舒泽澤"
 )
+# abbreviated months and weekdays ("Dec 3", "Jan. 5"); sat, sun and mar stay: Sun, Mar-a-Lago
+_DATE_WORDS = frozenset(
+    "jan feb apr jun jul aug sep sept oct nov dec mon tue tues wed thu thur fri".split()
+)
 _LATIN_STOP = frozenset(
     """a an the this that these those there their they we i you he she it its in on at of to for
     from by with as and or but if when while after before however although though because so
@@ -177,14 +181,24 @@ _LATIN_STOP = frozenset(
 
 
 def _clean_latin(candidate: str) -> str:
+    """The candidate without stop words, dates or contractions at its edges, nor a number in
+    front ("Dec 3" and "2025 We’ve" are no names)."""
     words = [re.sub(r"['’]s$", "", w) for w in candidate.split()]
-    while words and words[0].casefold().strip("'’") in _LATIN_STOP:
-        words.pop(0)
-    while words and words[-1].casefold() in _LATIN_STOP:
+    while words and (_edge_word(words[0]) or not any(ch.isalpha() for ch in words[0])):
+        words.pop(0)  # a leading number too; a trailing one belongs (Section 232, H 20)
+    while words and _edge_word(words[-1]):
         words.pop()
     if words and words[-1].endswith(("'s", "’s")):
         words[-1] = words[-1][:-2]
     return " ".join(words)
+
+
+_CONTRACTION = re.compile(r"['’](?:ve|re|ll|d|m|t)$", re.IGNORECASE)
+
+
+def _edge_word(word: str) -> bool:
+    folded = word.casefold().strip("'’.")
+    return folded in _LATIN_STOP or folded in _DATE_WORDS or bool(_CONTRACTION.search(word))
 
 
 def _clean_dot_name(candidate: str) -> str:

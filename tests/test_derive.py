@@ -482,3 +482,38 @@ def test_the_outlets_name_is_a_credit_not_a_subject(fresh: dict[str, Watchlist])
     tariffs = fresh["wh-reciprocal-tariff-pause"].entities
     united_states = next(e for e in tariffs if e.name == "United States")
     assert united_states.weight > 0.5
+
+
+def test_dates_contractions_and_leading_numbers_are_not_names() -> None:
+    from monitor.names import unknown_candidates
+
+    def names(sentence: str) -> list[str]:
+        return [name for name, _ in unknown_candidates(sentence)]
+
+    # a real news page's dateline and first-person prose
+    assert names("Anthropic announced the deal on Dec 3, 2025 in San Francisco.") == [
+        "Anthropic",
+        "San Francisco",
+    ]
+    assert names("In 2025 We’ve seen Bun grow.") == ["Bun"]
+    # a number closing a name belongs to it
+    assert names("tariffs under Section 232 and Executive Order 14257") == [
+        "Section 232",
+        "Executive Order 14257",
+    ]
+
+
+def test_a_headline_clause_is_not_a_subject_unless_the_article_repeats_it() -> None:
+    from monitor.keyphrases import default_background, extract
+
+    title = "Anthropic acquires Bun as Claude Code reaches $1B milestone"
+    paragraphs = [
+        title,
+        "Claude Code reached a run-rate revenue of $1 billion. Claude Code is used by teams.",
+        "The JavaScript runtime joins Anthropic.",
+        "Claude Code will ship with the JavaScript runtime.",
+    ]
+    found = {p.text for p in extract(title, paragraphs, default_background())}
+    assert "Claude Code" in found
+    assert "JavaScript runtime" in found
+    assert not found & {"Anthropic acquires Bun", "Claude Code reaches"}
