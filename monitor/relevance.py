@@ -8,7 +8,10 @@ nobody labelled: its features mean the same for any watchlist.
   and the whole article, by a multilingual sentence encoder (monitor.encoder); each similarity
   is a z-score against ordinary news (monitor/data/background.jsonl.gz) of the article's
   language family, so "0.45 similar" means as much for a sprawling baseline as for a narrow one;
-- cues: a language pair, a headline list, a large money figure.
+- cues: a language pair, a headline list, a large money figure;
+- agreement: the article's vector times its closest thread's, dimension by dimension, so the
+  model learns which dimensions of agreement mean a follow-up (a similarity learned across
+  baselines, not the encoder's plain cosine).
 
 The model is a logistic regression stored as JSON (monitor/data/relevance-model.json), trained
 by ``monitor train`` with scikit-learn; applying it needs only numpy. Pure: no I/O here except
