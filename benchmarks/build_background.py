@@ -86,8 +86,9 @@ def embed() -> None:
     """monitor/data/background-use.npy: the sample embedded by the default encoder (16-bit)."""
     import numpy as np
 
+    from monitor.baseline_vectors import BACKGROUND_VECTORS
     from monitor.encoder import load_encoder
-    from monitor.relevance import BACKGROUND_VECTORS, background_articles, encoded_text
+    from monitor.relevance import background_articles, encoded_text
 
     vectors = load_encoder().encode([encoded_text(a) for a in background_articles()])
     np.save(BACKGROUND_VECTORS, vectors.astype(np.float16))
