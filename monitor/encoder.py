@@ -72,11 +72,23 @@ class _SentenceTransformer:
 MAX_BLAS_THREADS = 2
 
 
+_threads_per_process: int | None = None
+
+
+def one_thread_per_process() -> None:
+    """For processes that run side by side on one machine (`monitor worker`): their
+    parallelism is their number, and BLAS threads on top would oversubscribe the cores.
+    Call before the encoder is first loaded."""
+    global _threads_per_process
+    _threads_per_process = 1
+
+
 def blas_threads() -> int:
     """BLAS threads for the encoder: the package's default of 4 oversubscribes a smaller
     machine, and the threads then wait on each other. Measured on a 2-core machine: 238 ms
-    for one title and lead with 4 threads, 4.1 ms with 2, 6.8 ms with 1. Two at most, so
-    that worker processes sharing a machine do not oversubscribe it either."""
+    for one title and lead with 4 threads, 4.1 ms with 2, 6.8 ms with 1."""
+    if _threads_per_process is not None:
+        return _threads_per_process
     return max(1, min(MAX_BLAS_THREADS, len(os.sched_getaffinity(0))))
 
 

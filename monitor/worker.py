@@ -324,6 +324,9 @@ def run_worker(
     """`monitor worker`: run jobs until SIGTERM/SIGINT, then finish the job in hand."""
     import dramatiq
 
+    from monitor.encoder import one_thread_per_process
+
+    one_thread_per_process()  # workers scale by their number, not by BLAS threads
     require_scale_settings(settings)
     PostgresStorage(settings.database_url).close()  # migrate (and fail early) before consuming
     broker = make_broker(settings.queue_url)

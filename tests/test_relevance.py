@@ -161,3 +161,23 @@ def test_a_row_for_another_encoder_is_refused_in_one_line() -> None:
     model = load_model()
     with pytest.raises(MonitorError, match="agreement dimensions"):
         model.probability([0.0] * (len(FEATURES) + 384))  # a 384-dimension encoder's row
+
+
+def test_the_encoder_never_asks_for_more_blas_threads_than_the_machine_has() -> None:
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "from monitor.encoder import load_encoder, one_thread_per_process; import sys;"
+        "sys.argv[1] == 'worker' and one_thread_per_process();"
+        "print(load_encoder()._model.threads)"
+    )
+    cores = len(os.sched_getaffinity(0))
+
+    def threads(role: str) -> int:
+        out = subprocess.run([sys.executable, "-c", code, role], capture_output=True, text=True)
+        return int(out.stdout.split()[-1])
+
+    assert threads("service") == min(2, cores)  # the package's default is 4
+    assert threads("worker") == 1  # workers side by side on one machine
