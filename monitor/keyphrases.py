@@ -16,6 +16,7 @@ from __future__ import annotations
 import calendar
 import functools
 import gzip
+import itertools
 import json
 import math
 import re
@@ -207,7 +208,10 @@ def _word_edges(run: str) -> set[int]:
     return edges
 
 
-def _latin_phrases(paragraph: str) -> Iterable[tuple[str, str, tuple[str, ...]]]:
+def _latin_phrases(
+    paragraph: str, names: frozenset[str] = frozenset()
+) -> Iterable[tuple[str, str, tuple[str, ...]]]:
+    """``names``: everyday words the article uses as names (see _names_among_words)."""
     stop = english_stopwords()
     for clause in re.split(r"[,.;:!?()\"“”\[\]—]+\s|\n", paragraph):
         words = _LATIN_WORD.findall(clause)
@@ -227,7 +231,7 @@ def _latin_phrases(paragraph: str) -> Iterable[tuple[str, str, tuple[str, ...]]]
                 if any("." in w and len(w) <= 5 for w in run):
                     continue  # a.m., U.S.C., Sec.: abbreviations, not subjects
                 capitals = all(w[0].isupper() for w in run)
-                if _clause_like(run, lowered, capitals, stop):
+                if _clause_like(run, lowered, capitals, stop) and text not in names:
                     continue
                 kind = "name" if capitals else "concept"
                 yield text, kind, tuple(run)
@@ -373,10 +377,35 @@ def is_boilerplate(text: str) -> bool:
     return bool(_ROMAN.match(text) or _REFERENCE.match(text))
 
 
+MID_SENTENCE_NAME = 2  # capitalised inside a sentence this often, never in lower case
+
+
+def _names_among_words(paragraphs: Sequence[str]) -> frozenset[str]:
+    """Everyday words the article uses as names: capitalised after a lowercase word at least
+    MID_SENTENCE_NAME times and never written in lower case ("acquires Bun", "Bun will"), so
+    a company called Bun or Figure is not dropped as the word it also is. Lines set in title
+    case (headings) do not count."""
+    capitalised: Counter[str] = Counter()
+    lowercase: set[str] = set()
+    for paragraph in paragraphs:
+        words = _LATIN_WORD.findall(paragraph)
+        if words and sum(w[0].isupper() for w in words) > len(words) / 2:
+            continue  # a heading or a title in title case
+        for before, word in itertools.pairwise(words):
+            if word.islower():
+                lowercase.add(word)
+            elif before.islower() and word[0].isupper() and word[1:].islower():
+                capitalised[word] += 1
+    return frozenset(
+        w for w, n in capitalised.items() if n >= MID_SENTENCE_NAME and w.lower() not in lowercase
+    )
+
+
 def _latin_tallies(paragraphs: Sequence[str]) -> dict[str, _Tally]:
     tallies: dict[str, _Tally] = {}
+    names = _names_among_words(paragraphs)
     for number, paragraph in enumerate(paragraphs, 1):
-        for text, kind, parts in _latin_phrases(paragraph):
+        for text, kind, parts in _latin_phrases(paragraph, names):
             key = fold(text)
             tally = tallies.get(key)
             if tally is None:

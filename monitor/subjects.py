@@ -185,6 +185,14 @@ def _aliases(phrase: Phrase) -> dict[str, tuple[str, ...]]:
         if english:
             result["en"] = tuple(english)
         return result
+    if (
+        phrase.kind == "name"
+        and " " not in phrase.text
+        and dictionary.is_common_english(phrase.text)
+    ):
+        # an everyday word the article uses as a name (Bun, the company): its dictionary
+        # senses (小面包, a bread roll) would find other things
+        return {"en": (phrase.text,)}
     chinese = dictionary.chinese(phrase.text, _jieba_frequency())
     result = {"en": (phrase.text,)}
     if chinese:

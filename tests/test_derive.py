@@ -517,3 +517,27 @@ def test_a_headline_clause_is_not_a_subject_unless_the_article_repeats_it() -> N
     assert "Claude Code" in found
     assert "JavaScript runtime" in found
     assert not found & {"Anthropic acquires Bun", "Claude Code reaches"}
+
+
+def test_an_everyday_word_the_article_uses_as_a_name_is_a_subject() -> None:
+    from monitor.keyphrases import default_background, extract
+
+    company = [
+        "Anthropic acquires Bun",
+        "Anthropic said it acquired Bun, the JavaScript runtime.",
+        "Engineers say Bun is fast, and the company expects Bun to stay open source.",
+    ]
+    found = {p.text: p for p in extract(company[0], company, default_background())}
+    assert "Bun" in found
+    assert found["Bun"].kind == "name"
+    # the same word in lower case somewhere: an ordinary word, as before
+    bakery = [*company, "He ate a bun at the launch."]
+    assert "Bun" not in {p.text for p in extract(bakery[0], bakery, default_background())}
+
+
+def test_a_name_that_is_an_everyday_word_gets_no_dictionary_senses() -> None:
+    from monitor.keyphrases import Phrase
+    from monitor.subjects import _aliases
+
+    bun = Phrase("Bun", "bun", "name", 1.0, 3, (2, 3), ("Bun",), True)
+    assert _aliases(bun) == {"en": ("Bun",)}  # not 小面包, a bread roll
