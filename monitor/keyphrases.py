@@ -156,6 +156,8 @@ class _Tally:
 _STOP_EDGE = frozenset(
     "的了是在和也就都而与及对把被让这那我你他她它们一不有说会要很更最又还其之以为从到于或等并但所将已被个年月日"
 )
+# 年, 月 and 日 close a date (2025年, 3月, 5日) but open words and names: 日本, 日元, 月之暗面
+_STOP_START = _STOP_EDGE - frozenset("年月日")
 MIN_CHINESE_COUNT = 3
 ALIGNED = 0.5  # a string cut across jieba's words half the time (国游客 in 中国游客) is not one
 EXTENDS = 0.8  # a string followed (or preceded) by the same character this often is a fragment
@@ -191,7 +193,7 @@ def _chinese_phrases(paragraphs: Sequence[str]) -> dict[str, tuple[int, set[int]
                 extended[part] = max(extended[part], count)
     result = {}
     for gram, count in kept.items():
-        if gram[0] in _STOP_EDGE or gram[-1] in _STOP_EDGE:
+        if gram[0] in _STOP_START or gram[-1] in _STOP_EDGE:
             continue
         if extended.get(gram, 0) >= EXTENDS * count or aligned[gram] < ALIGNED * count:
             continue

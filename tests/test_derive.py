@@ -102,7 +102,7 @@ CORE = {
     "emerge-2025-story-of-year": ("rare earths", "Nvidia"),
     "decoupling-wastes-leverage": ("export controls", "semiconductors"),
     "latepost-ubtech-humanoid": ("优必选", "人形机器人", "周剑"),
-    "jiemian-takaichi-japan-china": ("高市早苗", "旅游业", "游客"),
+    "jiemian-takaichi-japan-china": ("高市早苗", "旅游业", "游客", "日本"),
     "bbc-taiwan-cash-handout": ("普发现金", "税收"),
     "wh-reciprocal-tariff-pause": ("reciprocal tariff", "China", "ad valorem"),
 }
@@ -541,3 +541,16 @@ def test_a_name_that_is_an_everyday_word_gets_no_dictionary_senses() -> None:
 
     bun = Phrase("Bun", "bun", "name", 1.0, 3, (2, 3), ("Bun",), True)
     assert _aliases(bun) == {"en": ("Bun",)}  # not 小面包, a bread roll
+
+
+def test_a_name_may_begin_with_the_characters_that_end_a_date() -> None:
+    from monitor.keyphrases import default_background, extract
+
+    # 日, 月 and 年 close dates (1月28日) and also open names: 日本, 月之暗面
+    paragraphs = [
+        "月之暗面发布新模型，日本市场反应热烈",
+        "1月28日，月之暗面在北京发布新模型。日本开发者率先试用。",
+        "月之暗面表示，日本是其海外重点市场；日本企业已接入。",
+    ]
+    found = {p.text for p in extract(paragraphs[0], paragraphs, default_background())}
+    assert {"月之暗面", "日本"} <= found
