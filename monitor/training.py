@@ -32,6 +32,7 @@ from monitor.relevance import (
 from monitor.watchlist import load_watchlists
 
 MODEL_VERSION = "2"  # 2: agreement features
+THRESHOLD_FOLDS = 5
 REGULARISATION = 0.5  # inverse strength (C) of the L2 penalty: few, correlated features
 BATCH = 64
 
@@ -119,8 +120,31 @@ _NO_MODEL = RelevanceModel(
 
 
 def fit(pairs: Sequence[Pair]) -> RelevanceModel:
-    """Logistic regression on standardised features; the threshold that maximises pair F1 on
-    the training pairs, so it is chosen without the data it will be measured on."""
+    """Logistic regression on standardised features, with the threshold that maximises pair
+    F1 on out-of-fold probabilities: each training baseline judged by a model fitted without
+    it (THRESHOLD_FOLDS groups of baselines). On its own training pairs the model is surer
+    than on a new baseline, and a threshold chosen there moved between 0.65 and 0.775 from one
+    retraining to the next, halving recall on a blind set."""
+    model = _fitted(pairs)
+    baselines = sorted({p.baseline_id for p in pairs})
+    if len(baselines) < 2:
+        probabilities = [model.probability(p.row) for p in pairs]
+    else:
+        folds = min(THRESHOLD_FOLDS, len(baselines))
+        fold_of = {b: n % folds for n, b in enumerate(baselines)}
+        probability = {}
+        for fold in range(folds):
+            held = [i for i, p in enumerate(pairs) if fold_of[p.baseline_id] == fold]
+            rest = [p for p in pairs if fold_of[p.baseline_id] != fold]
+            partial = _fitted(rest)
+            probability.update({i: partial.probability(pairs[i].row) for i in held})
+        probabilities = [probability[i] for i in range(len(pairs))]
+    return _with_threshold(
+        model, probabilities, [p.label for p in pairs], [p.weight for p in pairs]
+    )
+
+
+def _fitted(pairs: Sequence[Pair]) -> RelevanceModel:
     from sklearn.linear_model import LogisticRegression
 
     size = len(FEATURES)
@@ -135,7 +159,7 @@ def fit(pairs: Sequence[Pair]) -> RelevanceModel:
     # penalty strength for all of them, not one per dimension's spread
     model = LogisticRegression(C=REGULARISATION, class_weight="balanced", max_iter=5000)
     model.fit(np.hstack([(x - mean) / scale, products]), y, sample_weight=weights)
-    fitted = RelevanceModel(
+    return RelevanceModel(
         features=FEATURES,
         mean=tuple(float(v) for v in mean),
         scale=tuple(float(v) for v in scale),
@@ -144,10 +168,6 @@ def fit(pairs: Sequence[Pair]) -> RelevanceModel:
         threshold=0.5,
         version=MODEL_VERSION,
         agreement=tuple(float(v) for v in model.coef_[0][size:]),
-    )
-    probabilities = [fitted.probability(p.row) for p in pairs]
-    return _with_threshold(
-        fitted, probabilities, [p.label for p in pairs], [p.weight for p in pairs]
     )
 
 
