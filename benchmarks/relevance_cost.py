@@ -5,7 +5,8 @@
   the model) over every page, divided by extracting every page; goal at most 0.25x;
 - per candidate article: the match step of an article that reaches the encoder, divided by
   extracting an average page;
-- the share of articles that reach the encoder (those naming a watchlist alias);
+- the share of articles that reach the encoder (those naming a thread or an actor of some
+  baseline: monitor.match.worth_judging);
 - the peak RSS of a fresh process holding the matcher and the encoder, having matched an
   article; goal at most 400 MB.
 
@@ -102,6 +103,8 @@ def peak_rss_mb() -> float:
 
 
 def main() -> None:
+    from monitor.match import worth_judging
+
     markups = pages()
     extract_seconds(markups[:5])  # warm trafilatura up
     extracted = min(extract_seconds(markups) for _ in range(2))
@@ -112,11 +115,11 @@ def main() -> None:
     total = 0.0
     for item in items:
         start = time.perf_counter()
-        candidates = matcher.candidates(item)
+        judged = worth_judging(matcher.candidates(item))
         matcher.match(item)
         spent = time.perf_counter() - start
         total += spent
-        if candidates:
+        if judged:
             candidate_seconds.append(spent)
     # what polling does: a feed batch's articles matched together, the encoder called once
     start = time.perf_counter()

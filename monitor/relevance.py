@@ -187,7 +187,8 @@ def agreement(vectors: BaselineVectors, item: Vectors) -> list[float]:
     dimension, scaled: what the model weighs as a learned similarity."""
     closest = vectors.threads[int(np.argmax(vectors.threads @ item))]
     product = item.astype(np.float64) * closest * AGREEMENT_SCALE
-    return [float(v) for v in product]
+    values: list[float] = product.tolist()
+    return values
 
 
 @dataclass(frozen=True)

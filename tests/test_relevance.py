@@ -181,3 +181,16 @@ def test_the_encoder_never_asks_for_more_blas_threads_than_the_machine_has() -> 
 
     assert threads("service") == min(2, cores)  # the package's default is 4
     assert threads("worker") == 1  # workers side by side on one machine
+
+
+def test_an_article_naming_only_context_is_not_sent_to_the_encoder(matcher) -> None:  # type: ignore[no-untyped-def]
+    from monitor.match import worth_judging
+
+    context_only = _article("Australia and Canada sign a fisheries accord", "Ministers met.")
+    candidates = matcher.candidates(context_only)
+    assert candidates, "it names something of a baseline: a keyword alert would fire"
+    assert not worth_judging(candidates)
+    assert matcher.match(context_only) == []
+    assert matcher.match_many([context_only]) == [[]]
+    follow_up = _article("英伟达H20对华出口受限", "美国商务部收紧对华人工智能芯片出口管制。")
+    assert worth_judging(matcher.candidates(follow_up))
