@@ -21,7 +21,6 @@ Scoring, per baseline:
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -80,17 +79,9 @@ def alias_keys(alias: str) -> set[str]:
     return {key for key in fold_forms(alias) if _searchable(key)}
 
 
-@functools.lru_cache(maxsize=256)
-def folded(text: str) -> str:
-    """``fold``, once per text: choosing candidates and then judging them read one article
-    three or four times, and folding (script conversion above all) is most of the alias
-    pass's cost."""
-    return fold(text)
-
-
 def is_headline_list(title: str, rules: LanguageRules | None = None) -> bool:
     """A market wrap or a list of the day's headlines, by its title."""
-    return bool((rules or default_rules()).headline_list.search(folded(title)))
+    return bool((rules or default_rules()).headline_list.search(fold(title)))
 
 
 def _searchable(key: str) -> bool:
@@ -216,10 +207,12 @@ class Matcher:
 
     def found(self, article: Article) -> dict[int, dict[int, _Hit]]:
         """Entities present in the article: watchlist index -> entity index -> hit."""
+        return self._found_in(fold(article.title), fold(article.text))
+
+    def _found_in(self, title: str, body: str) -> dict[int, dict[int, _Hit]]:
+        """``found`` on the article's title and text in the one normal form."""
         rules = self.rules
         inflections = rules.inflections
-        title = folded(article.title)
-        body = folded(article.text)
         text = f"{title}\n{body}"
         lead_end = len(title) + 1 + LEAD_CHARS
         result: dict[int, dict[int, _Hit]] = defaultdict(dict)
@@ -310,11 +303,12 @@ class Matcher:
         """Every baseline the article names something of and may follow up (not before it),
         with the evidence: the input of the relevance model."""
         published = _local_date(article.published)
-        headline_list = is_headline_list(article.title, self.rules)
-        head = folded(article.title) + "\n" + folded(article.text)[:LEAD_CHARS]
-        amount = self.rules.large_amount(head) is not None
+        # folded once: folding (script conversion above all) is most of the alias pass's cost
+        title, body = fold(article.title), fold(article.text)
+        headline_list = is_headline_list(article.title, self.rules)  # a title: cheap to fold
+        amount = self.rules.large_amount(f"{title}\n{body[:LEAD_CHARS]}") is not None
         result = []
-        for wi, hits in sorted(self.found(article).items()):
+        for wi, hits in sorted(self._found_in(title, body).items()):
             indexed = self._lists[wi]
             if published and indexed.cutoff and published < indexed.cutoff:
                 continue
@@ -351,19 +345,30 @@ class Matcher:
         """``match`` for each article. With the learned decision, the articles that name
         something of a baseline are encoded in one call: the encoder costs about a third as
         much per text in a batch as alone."""
-        if self.judge is None:
+        judge = self.judge
+        if judge is None:
             return [self.match(article) for article in articles]
-        wanted = [
-            n for n, article in enumerate(articles) if worth_judging(self.candidates(article))
-        ]
+        found = [self.candidates(article) for article in articles]
+        wanted = [n for n, candidates in enumerate(found) if worth_judging(candidates)]
         by_index: dict[int, Vectors] = {}
         if wanted:
-            vectors = self.judge.encoder.encode([encoded_text(articles[n]) for n in wanted])
+            vectors = judge.encoder.encode([encoded_text(articles[n]) for n in wanted])
             by_index = dict(zip(wanted, vectors, strict=True))
-        return [self.match(article, by_index.get(n)) for n, article in enumerate(articles)]
+        return [
+            self._decided(article, found[n], judge, by_index.get(n))
+            for n, article in enumerate(articles)
+        ]
 
     def _judged(self, article: Article, judge: Judge, vector: Vectors | None) -> list[Match]:
-        candidates = self.candidates(article)
+        return self._decided(article, self.candidates(article), judge, vector)
+
+    def _decided(
+        self,
+        article: Article,
+        candidates: list[tuple[Watchlist, Evidence]],
+        judge: Judge,
+        vector: Vectors | None,
+    ) -> list[Match]:
         if not worth_judging(candidates):
             return []
         matches = []
