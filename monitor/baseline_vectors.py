@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from monitor.encoder import Encoder, Vectors
+from monitor.encoder import DEFAULT_MODEL, Encoder, Vectors, unit_rows
 from monitor.models import Entity, Watchlist, split_sentences
 from monitor.text import chinese_share
 
@@ -54,14 +54,14 @@ def embed_baseline(
         numbered = [(1, watchlist.baseline.title)]
     paragraphs = encoder.encode([p for _, p in numbered])
     title = encoder.encode([watchlist.baseline.title])
-    whole = _unit_rows(paragraphs.mean(axis=0, keepdims=True))
+    whole = unit_rows(paragraphs.mean(axis=0, keepdims=True))
     index = {n: i for i, (n, _) in enumerate(numbered)}
     thread_rows = []
     for thread in watchlist.threads:
         rows = [index[n] for n in thread.paragraphs if n in index]
         if rows:
             thread_rows.append(paragraphs[rows].mean(axis=0))
-    threads = _unit_rows(np.asarray(thread_rows, dtype=np.float32)) if thread_rows else whole
+    threads = unit_rows(np.asarray(thread_rows, dtype=np.float32)) if thread_rows else whole
     sentence_texts = [
         s for _, p in numbered for s in split_sentences(p) if len(s) >= SENTENCE_CHARS
     ] or [p for _, p in numbered]
@@ -148,12 +148,6 @@ def _subject_text(entity: Entity) -> str:
     return " / ".join(plain[:3])
 
 
-def _unit_rows(matrix: Vectors) -> Vectors:
-    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-    unit: Vectors = (matrix / np.maximum(norms, 1e-9)).astype(np.float32)
-    return unit
-
-
 def similarities(vectors: BaselineVectors, items: Vectors) -> dict[str, Any]:
     """Per item: best paragraph, whole text, title, best thread, best sentence, mean of the
     three best paragraphs, best subject; and how far the best paragraph stands out."""
@@ -182,8 +176,8 @@ BACKGROUND_VECTORS = Path(__file__).parent / "data" / "background-use.npy"
 def background_vectors(encoder: Encoder, texts: Sequence[str]) -> Vectors:
     """The background sample embedded: shipped for the default encoder (16-bit), computed once
     per process for any other."""
-    if encoder.name == "use-multilingual-v3" and BACKGROUND_VECTORS.exists():
+    if encoder.name == DEFAULT_MODEL and BACKGROUND_VECTORS.exists():
         stored = np.load(BACKGROUND_VECTORS)
         if stored.shape[0] == len(texts):
-            return _unit_rows(stored.astype(np.float32))
+            return unit_rows(stored.astype(np.float32))
     return encoder.encode(list(texts))

@@ -42,7 +42,7 @@ class _UniversalSentenceEncoder:
     def encode(self, texts: Sequence[str]) -> Vectors:
         if not texts:
             return np.zeros((0, 512), dtype=np.float32)
-        return _unit(np.asarray(self._model(list(texts)), dtype=np.float32))
+        return unit_rows(np.asarray(self._model(list(texts)), dtype=np.float32))
 
 
 class _SentenceTransformer:
@@ -66,7 +66,7 @@ class _SentenceTransformer:
 
     def encode(self, texts: Sequence[str]) -> Vectors:
         vectors = self._model.encode(list(texts), convert_to_numpy=True)
-        return _unit(np.asarray(vectors, dtype=np.float32))
+        return unit_rows(np.asarray(vectors, dtype=np.float32))
 
 
 MAX_BLAS_THREADS = 2
@@ -92,7 +92,8 @@ def blas_threads() -> int:
     return max(1, min(MAX_BLAS_THREADS, len(os.sched_getaffinity(0))))
 
 
-def _unit(vectors: Vectors) -> Vectors:
+def unit_rows(vectors: Vectors) -> Vectors:
+    """Each row scaled to unit length (float32): cosine similarity is then a dot product."""
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     unit: Vectors = (vectors / np.maximum(norms, 1e-9)).astype(np.float32)
     return unit

@@ -98,13 +98,16 @@ class Background:
             found = {
                 key
                 for end, key in automaton.iter(document)
-                if _on_word_edges(document, end - len(key) + 1, end + 1, key)
+                if on_word_edges(document, end - len(key) + 1, end + 1, key)
             }
             counts.update(found)
         return {key: counts.get(key, 0) for key in keys}
 
 
-def _on_word_edges(text: str, start: int, end: int, key: str) -> bool:
+def on_word_edges(text: str, start: int, end: int, key: str) -> bool:
+    """``key`` at text[start:end] is whole: a Latin-script edge of it touches no other letter
+    or digit (a plural "s" may follow); Chinese needs no edges."""
+
     def word(ch: str) -> bool:
         return ch.isascii() and ch.isalnum()
 

@@ -373,9 +373,9 @@ def make_judge(
     cache_dir: Path | None = None,
 ) -> Judge:
     """A Judge with the shipped model, the offline encoder and the shipped background."""
-    from monitor.encoder import load_encoder
+    from monitor.encoder import DEFAULT_MODEL, load_encoder
 
-    encoder = load_encoder(encoder_name or "use-multilingual-v3")
+    encoder = load_encoder(encoder_name or DEFAULT_MODEL)
     texts = [encoded_text(a) for a in background_articles()]
     return Judge(
         watchlists,

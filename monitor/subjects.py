@@ -13,12 +13,18 @@ from __future__ import annotations
 
 import functools
 import math
-import re
 from collections.abc import Sequence
 from dataclasses import replace
 
 from monitor import dictionary
-from monitor.keyphrases import Background, Phrase, extract, is_boilerplate, is_compound
+from monitor.keyphrases import (
+    Background,
+    Phrase,
+    extract,
+    is_boilerplate,
+    is_compound,
+    on_word_edges,
+)
 from monitor.models import Entity, Passage, Thread, split_sentences
 from monitor.text import convert, fold, has_chinese
 
@@ -98,9 +104,12 @@ def _credit_down(entity: Entity, credits: Sequence[str], title: str) -> Entity:
 
 def _names(name: str, text: str) -> bool:
     """``name`` in folded ``text``; a Latin name as whole words ("us" is not in "house")."""
-    if has_chinese(name):
-        return name in text
-    return re.search(rf"(?<![a-z0-9]){re.escape(name)}(?![a-z0-9])", text) is not None
+    start = text.find(name)
+    while start >= 0:
+        if on_word_edges(text, start, start + len(name), name):
+            return True
+        start = text.find(name, start + 1)
+    return False
 
 
 def _known_owner(phrase: Phrase, known: Sequence[Entity]) -> Entity | None:
