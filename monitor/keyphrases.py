@@ -154,6 +154,8 @@ class _Tally:
     parts: tuple[str, ...]
     count: int = 0
     paragraphs: set[int] | None = None
+    # seen outside title-case lines (headlines, headings), where capitals say nothing of a name
+    in_prose: bool = True
 
 
 _STOP_EDGE = frozenset(
@@ -251,6 +253,8 @@ def _clause_like(
     last = run[-1]
     if len(run) > 1 and last.islower() and last.endswith("ed") and len(last) > 4:
         return True
+    if len(run) == 1 and "-" in last and last.rsplit("-", 1)[1].islower():
+        return True  # an adjective made on a name (U.S.-based, China-made), not a name
     if not capitals and any(w in stop and w not in ("of", "and") for w in lowered[1:-1]):
         return True
     return (
@@ -273,7 +277,7 @@ def extract(
     kept = {
         k: t
         for k, t in tallies.items()
-        if t.count >= 2 or (k in folded_title and not _headline_clause(t))
+        if t.count >= 2 or (k in folded_title and t.in_prose and not _headline_clause(t))
     }
     frequency = background.document_frequency(kept)
     spread_max = max((len(t.paragraphs or ()) for t in kept.values()), default=1)
@@ -391,30 +395,48 @@ def _names_among_words(paragraphs: Sequence[str]) -> frozenset[str]:
     a company called Bun or Figure is not dropped as the word it also is. Lines set in title
     case (headings) do not count."""
     capitalised: Counter[str] = Counter()
+    alone: set[str] = set()  # once not followed by another capitalised word
     lowercase: set[str] = set()
     for paragraph in paragraphs:
+        if _title_case(paragraph):
+            continue
         words = _LATIN_WORD.findall(paragraph)
-        if words and sum(w[0].isupper() for w in words) > len(words) / 2:
-            continue  # a heading or a title in title case
-        for before, word in itertools.pairwise(words):
+        for before, word, after in zip(words, words[1:], [*words[2:], ""], strict=False):
             if word.islower():
                 lowercase.add(word)
             elif before.islower() and word[0].isupper() and word[1:].islower():
                 capitalised[word] += 1
+                if not after[:1].isupper():
+                    alone.add(word)
+    # a word only ever seen before another name is a title or a name's first part
+    # ("President Trump", "Executive Order"), not a name of its own
     return frozenset(
-        w for w, n in capitalised.items() if n >= MID_SENTENCE_NAME and w.lower() not in lowercase
+        w
+        for w, n in capitalised.items()
+        if n >= MID_SENTENCE_NAME and w in alone and w.lower() not in lowercase
     )
+
+
+def _title_case(paragraph: str) -> bool:
+    """A headline or heading set in title case: most words capitalised."""
+    words = _LATIN_WORD.findall(paragraph)
+    return bool(words) and sum(w[0].isupper() for w in words) > len(words) / 2
 
 
 def _latin_tallies(paragraphs: Sequence[str]) -> dict[str, _Tally]:
     tallies: dict[str, _Tally] = {}
     names = _names_among_words(paragraphs)
     for number, paragraph in enumerate(paragraphs, 1):
+        prose = not _title_case(paragraph)
         for text, kind, parts in _latin_phrases(paragraph, names):
             key = fold(text)
             tally = tallies.get(key)
             if tally is None:
-                tally = tallies[key] = _Tally(text, kind, parts, 0, set())
+                tally = tallies[key] = _Tally(text, kind, parts, 0, set(), prose)
+            elif prose and not tally.in_prose:
+                # the prose's writing decides name or concept, not a title-case headline's
+                # ("Onshoring Production" in the title, "onshoring production" below)
+                tally.text, tally.kind, tally.parts, tally.in_prose = text, kind, parts, True
             tally.count += 1
             assert tally.paragraphs is not None
             tally.paragraphs.add(number)

@@ -82,9 +82,15 @@ def subjects(
             share = frequency.get(phrase.key, 0) / max(1, background.size)
             entity = _entity(phrase, weight, share, paragraphs)
             new.append(_with_short_forms(entity, phrase, background))
+    folded_title = fold(title)
+    for entity in merged.values():
+        if entity.name not in centrality and _in_title(entity, folded_title):
+            # a curated name the headline gives is a subject even when the article's phrases
+            # never isolate it (Micron in "Micron Announces Massive Chips Investment")
+            centrality[entity.name] = entity.weight
     entities = [_reweighed(e, centrality.get(e.name)) for e in merged.values()]
     entities.extend(new)
-    entities = [_credit_down(e, credits, fold(title)) for e in entities]
+    entities = [_credit_down(e, credits, folded_title) for e in entities]
     entities.sort(key=lambda e: (-e.weight, e.name.casefold()))
     return tuple(entities), _threads(entities)
 
@@ -100,6 +106,12 @@ def _credit_down(entity: Entity, credits: Sequence[str], title: str) -> Entity:
     if any(_names(name, title) for name in names):
         return entity
     return replace(entity, weight=min(entity.weight, CREDIT_MAX_WEIGHT))
+
+
+def _in_title(entity: Entity, title: str) -> bool:
+    return any(
+        _names(fold(alias), title) for alias in entity.all_aliases() if len(fold(alias)) >= 2
+    )
 
 
 def _names(name: str, text: str) -> bool:
