@@ -16,7 +16,6 @@ from __future__ import annotations
 import calendar
 import functools
 import gzip
-import itertools
 import json
 import math
 import re

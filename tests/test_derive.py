@@ -13,6 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from monitor import pipeline
+from monitor.baseline_text import text_from_markdown
 from monitor.cli import cli
 from monitor.config import Settings
 from monitor.derive import derive, fold
@@ -554,3 +555,30 @@ def test_a_name_may_begin_with_the_characters_that_end_a_date() -> None:
     ]
     found = {p.text for p in extract(paragraphs[0], paragraphs, default_background())}
     assert {"月之暗面", "日本"} <= found
+
+
+def _derived_from_markdown(name: str) -> Watchlist:
+    title, text = text_from_markdown((DATA / name).read_text(encoding="utf-8"))
+    baseline = Baseline(id="news", title=title, language="en", published=None, path=name)
+    return derive(baseline, text, load_aliases(WATCHLISTS / "aliases.yaml"))
+
+
+def test_an_english_title_case_headline_makes_no_names_of_its_words() -> None:
+    watchlist = _derived_from_markdown("micron-investment-article.md")
+    entities = {e.name.casefold(): e for e in watchlist.entities}
+    top = [e.name for e in sorted(watchlist.entities, key=lambda e: -e.weight)[:12]]
+    # the company the headline names is a subject, not a name in passing
+    assert "Micron" in top
+    # "Onshoring Production" in the headline, "onshoring production" in the prose: a concept
+    assert entities["onshoring production"].type == "concept"
+    # headline fragments, a title before a name, an adjective made on a name
+    for junk in ("micron announces massive", "announces massive chips", "president", "u.s.-based"):
+        assert junk not in entities, junk
+
+
+def test_a_lowercase_word_is_not_glossed_as_the_name_it_spells() -> None:
+    watchlist = _derived_from_markdown("anthropic-infrastructure-news.md")
+    top = sorted(watchlist.entities, key=lambda e: -e.weight)
+    assert top[0].name == "Anthropic"
+    jobs = next(e for e in watchlist.entities if e.name == "jobs")
+    assert "乔布斯" not in jobs.all_aliases()  # Jobs, the name, in CC-CEDICT
