@@ -94,6 +94,17 @@ def is_common_english(word: str) -> bool:
     return any(len(stem) >= 3 and stem in table for stem in stems)
 
 
+def is_participle(word: str) -> bool:
+    """A regular past form whose stem, not the word, is a gloss: signed (sign), announced
+    (announce), planned (plan); not speed or need, glosses themselves."""
+    key = word.casefold()
+    table = _tables()[1]
+    if not key.endswith("ed") or key in table:
+        return False
+    stems = {key[:-2], key[:-1], key[:-3]}  # signed, announced, planned
+    return any(len(stem) >= 3 and stem in table for stem in stems)
+
+
 def compose(parts: list[str]) -> str:
     """An English rendering of a compound from its parts' first glosses (出口 + 管制 ->
     "export control"), or "" when a part has none."""

@@ -254,6 +254,8 @@ def _clause_like(
         return True
     if len(run) == 1 and "-" in last and last.rsplit("-", 1)[1].islower():
         return True  # an adjective made on a name (U.S.-based, China-made), not a name
+    if len(run) == 1 and last.islower() and dictionary.is_participle(last):
+        return True  # "signed", "announced": what happened, not what it is about
     if not capitals and any(w in stop and w not in ("of", "and") for w in lowered[1:-1]):
         return True
     return (
@@ -405,10 +407,10 @@ def _names_among_words(paragraphs: Sequence[str]) -> frozenset[str]:
                 lowercase.add(word)
             elif before.islower() and word[0].isupper() and word[1:].islower():
                 capitalised[word] += 1
-                if not after[:1].isupper():
+                if not after[:1].isupper() and after not in _INNER_WORDS:
                     alone.add(word)
     # a word only ever seen before another name is a title or a name's first part
-    # ("President Trump", "Executive Order"), not a name of its own
+    # ("President Trump", "Secretary of Education"), not a name of its own
     return frozenset(
         w
         for w, n in capitalised.items()
@@ -426,8 +428,10 @@ def _latin_tallies(paragraphs: Sequence[str]) -> dict[str, _Tally]:
     tallies: dict[str, _Tally] = {}
     names = _names_among_words(paragraphs)
     for number, paragraph in enumerate(paragraphs, 1):
-        prose = not _title_case(paragraph)
+        title_case = _title_case(paragraph)
         for text, kind, parts in _latin_phrases(paragraph, names):
+            # capitals in a title-case line or a shouted run ("HIGHER EDUCATION:") say nothing
+            prose = not title_case and not (len(parts) > 1 and all(p.isupper() for p in parts))
             key = fold(text)
             tally = tallies.get(key)
             if tally is None:

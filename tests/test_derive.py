@@ -582,3 +582,16 @@ def test_a_lowercase_word_is_not_glossed_as_the_name_it_spells() -> None:
     assert top[0].name == "Anthropic"
     jobs = next(e for e in watchlist.entities if e.name == "jobs")
     assert "乔布斯" not in jobs.all_aliases()  # Jobs, the name, in CC-CEDICT
+
+
+def test_shouted_leads_titles_and_past_forms_are_not_subjects() -> None:
+    watchlist = _derived_from_markdown("admissions-fact-sheet.md")
+    entities = {e.name.casefold(): e for e in watchlist.entities}
+    top = sorted(watchlist.entities, key=lambda e: -e.weight)
+    # "TRANSPARENCY IN HIGHER EDUCATION:" shouts; the prose writes it in lower case
+    assert top[0].name == "higher education"
+    assert top[0].type == "concept"
+    assert "secretary of education" in entities  # the office, whole
+    # a title only ever seen before a name, and a past form of a verb
+    assert "secretary" not in entities
+    assert "signed" not in entities
