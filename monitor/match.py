@@ -2,20 +2,10 @@
 
 Pure: no I/O, no clock. The caller builds one ``Matcher`` per set of watchlists; the
 Aho-Corasick automaton over every alias of every watchlist is built once, so matching an
-article costs one pass over its folded text whatever the number of aliases.
-
-Scoring, per baseline:
-- every entity found contributes ``weight x zone``: the title counts most, then the lead,
-  then the rest of the text, with a small bonus for repetition;
-- an entity only counts when the article is about one of the baseline's threads: a thread
-  term (an entity of type concept or policy) must be present, one "anchor" (an entity central
-  to the baseline, of a type that can carry a story) in the title or lead, and at least two
-  entities that are more than context, or else a central thread term in the title (or an
-  anchor-weight one told there by every word group of an "<all>"/"<title>" alias); so a
-  passing mention of a name, or a name next to "China", does not match;
-- the sum is normalised by the baseline's own strongest weights, so a watchlist with many
-  heavy entities needs as much evidence, relatively, as a sparse one;
-- an article published before the baseline does not follow it up.
+article costs one pass over its folded text whatever the number of aliases. The aliases
+found are the candidates and the evidence; the decision is the relevance model's
+(monitor.relevance) or the hand-written rules' (monitor.rule_score). An article published
+before a baseline does not follow it up.
 """
 
 from __future__ import annotations
@@ -42,33 +32,24 @@ from monitor.relevance import (
     make_judge,
     role_of,
 )
+from monitor.rule_score import (
+    BODY,
+    LEAD,
+    SHORT_PASSAGE,
+    THREAD_TYPES,
+    TITLE,
+    Hit,
+    Indexed,
+    contribution,
+    index,
+    is_topic,
+    passage_text,
+    score,
+)
 from monitor.text import fold, fold_forms
 from monitor.vocabulary import AllWordsAlias, AmountAlias
 
-# Where a hit sits in the article, and what it is worth there.
-TITLE, LEAD, BODY = 0, 1, 2
-ZONE_FACTOR = {TITLE: 1.0, LEAD: 0.8, BODY: 0.4}
 LEAD_CHARS = 160  # of folded body text; feed summaries put the news first
-REPEAT_BONUS = 0.1  # per extra occurrence, at most two
-# Entity types that name a thread (what the article is about) rather than an actor.
-THREAD_TYPES = frozenset({"concept", "policy"})
-# An article must hit at least one entity this central to the baseline (its "anchor"), of a
-# type that can carry a story: a person or body alone is who, not what. A place this central
-# is itself a thread (the Gulf states as AI investors); places that are only where a story
-# happens ("China", "Beijing") weigh less than the anchor weight.
-ANCHOR_WEIGHT = 0.6
-ANCHOR_TYPES = frozenset({"concept", "policy", "company", "product", "model", "place"})
-MIN_ENTITIES = 2
-# Entities weighted below this are context (a country, "AI"): they add to the score but do
-# not count towards MIN_ENTITIES, so "China" next to any keyword is not yet a topic.
-CONTEXT_WEIGHT = 0.3
-# A thread term this central, in the title, is a topic on its own ("Rare earths ...").
-TITLE_ANCHOR_WEIGHT = 0.8
-# The normaliser is the sum of this many of the baseline's highest weights, scaled so that
-# a score of 0.5 (the default threshold) needs 60% of that evidence.
-NORM_TOP = 3
-NORM_SCALE = 1.2
-SHORT_PASSAGE = 60
 # Rules about language (descriptors such as 芯片股, headline lists and market wraps, money
 # figures for "<amount>" aliases, 芯片战 vs 芯片战略, inflections of "<all>" words) live in
 # monitor/data/language.yaml, read by monitor.language.
@@ -133,23 +114,8 @@ def _find_bounded(text: str, key: str) -> int:
 
 
 @dataclass
-class _Hit:
-    zone: int
-    count: int = 0
-    combined: bool = False  # found by an "<all>" alias: several words already agree
-
-
-@dataclass(frozen=True)
-class _Indexed:
-    watchlist: Watchlist
-    entities: tuple[Entity, ...]
-    norm: float
-    cutoff: dt.date | None
-
-
-@dataclass
 class _Found:
-    hits: dict[int, _Hit] = field(default_factory=dict)
+    hits: dict[int, Hit] = field(default_factory=dict)
 
 
 class Matcher:
@@ -168,7 +134,7 @@ class Matcher:
         self.threshold = threshold
         self.rules = rules or default_rules()
         self.judge = judge
-        self._lists = tuple(_index(w) for w in watchlists)
+        self._lists = tuple(index(w) for w in watchlists)
         refs: dict[str, set[tuple[int, int]]] = defaultdict(set)
         with_amount: dict[str, set[tuple[int, int]]] = defaultdict(set)
         # "<all>" aliases: each distinct group list once, with the entities it names; its
@@ -205,17 +171,17 @@ class Matcher:
         if not self._empty:
             self._automaton.make_automaton()
 
-    def found(self, article: Article) -> dict[int, dict[int, _Hit]]:
+    def found(self, article: Article) -> dict[int, dict[int, Hit]]:
         """Entities present in the article: watchlist index -> entity index -> hit."""
         return self._found_in(fold(article.title), fold(article.text))
 
-    def _found_in(self, title: str, body: str) -> dict[int, dict[int, _Hit]]:
+    def _found_in(self, title: str, body: str) -> dict[int, dict[int, Hit]]:
         """``found`` on the article's title and text in the one normal form."""
         rules = self.rules
         inflections = rules.inflections
         text = f"{title}\n{body}"
         lead_end = len(title) + 1 + LEAD_CHARS
-        result: dict[int, dict[int, _Hit]] = defaultdict(dict)
+        result: dict[int, dict[int, Hit]] = defaultdict(dict)
         group_words: dict[str, tuple[int, tuple[tuple[int, int], ...]]] = {}  # key -> zone, refs
         for end_index, (key, targets, groups) in () if self._empty else self._automaton.iter(text):
             start = end_index - len(key) + 1
@@ -240,7 +206,7 @@ class Matcher:
                     continue
                 hit = result[wi].get(ei)
                 if hit is None:
-                    hit = result[wi][ei] = _Hit(zone)
+                    hit = result[wi][ei] = Hit(zone)
                 hit.zone = min(hit.zone, zone)
                 hit.count += 1
         if self._with_amount:
@@ -252,7 +218,7 @@ class Matcher:
     def _find_all(
         self,
         group_words: Iterable[tuple[int, tuple[tuple[int, int], ...]]],
-        result: dict[int, dict[int, _Hit]],
+        result: dict[int, dict[int, Hit]],
     ) -> None:
         """Aliases "<all> ...": a word of every group in the title or lead ("<title>": title)."""
         groups_hit: dict[tuple[int, int], int] = {}  # (alias, group) -> best zone
@@ -273,14 +239,14 @@ class Matcher:
                 hit = result[wi].get(ei)
                 # Each group's word is evidence, as a repeated name is.
                 if hit is None:
-                    result[wi][ei] = _Hit(zone, size, combined=True)
+                    result[wi][ei] = Hit(zone, size, combined=True)
                 else:
                     hit.zone = min(hit.zone, zone)
                     hit.count += size - 1
                     hit.combined = True
 
     def _find_with_amount(
-        self, head: str, title_end: int, result: dict[int, dict[int, _Hit]]
+        self, head: str, title_end: int, result: dict[int, dict[int, Hit]]
     ) -> None:
         """Aliases "<amount> phrase": the phrase and a money figure both in the title or lead."""
         amount = self.rules.large_amount(head)
@@ -293,10 +259,10 @@ class Matcher:
             in_title = start < title_end and amount.start() < title_end
             for wi, ei in targets:
                 if ei not in result[wi]:
-                    result[wi][ei] = _Hit(TITLE if in_title else LEAD, 1)
+                    result[wi][ei] = Hit(TITLE if in_title else LEAD, 1)
 
     @property
-    def indexed(self) -> tuple[_Indexed, ...]:
+    def indexed(self) -> tuple[Indexed, ...]:
         return self._lists
 
     def candidates(self, article: Article) -> list[tuple[Watchlist, Evidence]]:
@@ -312,11 +278,11 @@ class Matcher:
             indexed = self._lists[wi]
             if published and indexed.cutoff and published < indexed.cutoff:
                 continue
-            parts = [_contribution(indexed.entities[ei], hit) for ei, hit in hits.items()]
+            parts = [contribution(indexed.entities[ei], hit) for ei, hit in hits.items()]
             evidence = Evidence(
                 hits=dict(hits),
                 rule_score=min(1.0, sum(parts) / indexed.norm),
-                rule_topic=_is_topic(indexed.entities, hits),
+                rule_topic=is_topic(indexed.entities, hits),
                 headline_list=headline_list,
                 large_amount=amount,
             )
@@ -336,7 +302,7 @@ class Matcher:
             indexed = self._lists[wi]
             if published and indexed.cutoff and published < indexed.cutoff:
                 continue
-            found = _score(indexed, hits)
+            found = score(indexed, hits)
             if found is not None and found.score >= self.threshold:
                 matches.append(found)
         return sorted(matches, key=lambda m: (-m.score, m.baseline_id))
@@ -448,12 +414,12 @@ def _judged_match(watchlist: Watchlist, evidence: Evidence, decision: Decision) 
     entities = watchlist.entities
     ranked = sorted(
         evidence.hits,
-        key=lambda ei: (-_contribution(entities[ei], evidence.hits[ei]), entities[ei].name),
+        key=lambda ei: (-contribution(entities[ei], evidence.hits[ei]), entities[ei].name),
     )
     names = tuple(entities[ei].name for ei in ranked)
     paragraph = decision.paragraph
     sentence = _telling_sentence(watchlist, paragraph, [entities[ei] for ei in ranked])
-    passage = _passage_text(watchlist, paragraph, sentence)
+    passage = passage_text(watchlist, paragraph, sentence)
     shown = ", ".join(names[:3])
     reason = f"{shown}: advances “{decision.thread}”" if decision.thread else shown
     reason += f"; closest to para {paragraph} of {watchlist.baseline.title}"
@@ -485,112 +451,6 @@ def _telling_sentence(watchlist: Watchlist, paragraph: int, found: Sequence[Enti
     )
 
 
-def _index(watchlist: Watchlist) -> _Indexed:
-    weights = sorted((e.weight for e in watchlist.entities), reverse=True)
-    norm = NORM_SCALE * sum(weights[:NORM_TOP]) or 1.0
-    return _Indexed(watchlist, watchlist.entities, norm, watchlist.baseline.published)
-
-
 def _local_date(published: dt.datetime | None) -> dt.date | None:
     # The date the publisher printed: a baseline's date is a calendar day (or month), too.
     return published.date() if published else None
-
-
-def _contribution(entity: Entity, hit: _Hit) -> float:
-    repeat = REPEAT_BONUS * min(hit.count - 1, 2)
-    return entity.weight * (ZONE_FACTOR[hit.zone] + repeat)
-
-
-def _is_topic(entities: Sequence[Entity], hits: dict[int, _Hit]) -> bool:
-    """Is the article about one of the baseline's threads, not just naming its actors?"""
-    if not any(entities[ei].type in THREAD_TYPES for ei in hits):
-        return False
-    # The anchor must sit in the title or the lead: a central name deep in the text is a
-    # passing mention ("...like DeepSeek's founder") in an article about something else.
-    if not any(
-        entities[ei].weight >= ANCHOR_WEIGHT
-        and entities[ei].type in ANCHOR_TYPES
-        and hit.zone != BODY
-        for ei, hit in hits.items()
-    ):
-        return False
-    # A central thread term in the title, or one told by every word group of an "<all>"
-    # alias there ("chip" + "production" + "U.S."), is a topic with one more name.
-    titled = any(
-        hit.zone == TITLE
-        and entities[ei].type in THREAD_TYPES
-        and entities[ei].weight >= (ANCHOR_WEIGHT if hit.combined else TITLE_ANCHOR_WEIGHT)
-        for ei, hit in hits.items()
-    )
-    evidence = sum(1 for ei in hits if entities[ei].weight >= CONTEXT_WEIGHT)
-    return evidence >= MIN_ENTITIES or (titled and len(hits) >= MIN_ENTITIES)
-
-
-def _score(indexed: _Indexed, hits: dict[int, _Hit]) -> Match | None:
-    entities = indexed.entities
-    if not _is_topic(entities, hits):
-        return None
-    parts = {ei: _contribution(entities[ei], hit) for ei, hit in hits.items()}
-    score = min(1.0, sum(parts.values()) / indexed.norm)
-    ranked = sorted(parts, key=lambda ei: (-parts[ei], entities[ei].name))
-    paragraph, sentence = _followed_passage(indexed, ranked, parts)
-    passage = _passage_text(indexed.watchlist, paragraph, sentence)
-    names = tuple(entities[ei].name for ei in ranked)
-    return Match(
-        baseline_id=indexed.watchlist.baseline.id,
-        score=round(score, 3),
-        entities=names,
-        paragraph=paragraph,
-        passage=passage,
-        reason=_reason(names, indexed.watchlist, paragraph, passage),
-    )
-
-
-def _followed_passage(
-    indexed: _Indexed, ranked: Sequence[int], parts: dict[int, float]
-) -> tuple[int, int]:
-    """The baseline paragraph where the article's entities weigh most together, and within
-    it the sentence that carries most of that weight. Context entities (a country, "AI") only
-    decide when nothing else has a passage: several of them together must not outvote the
-    thread the article is about."""
-    paragraph_weight: dict[int, float] = defaultdict(float)
-    sentence_weight: dict[tuple[int, int], float] = defaultdict(float)
-    central = [
-        ei
-        for ei in ranked
-        if indexed.entities[ei].weight >= CONTEXT_WEIGHT and indexed.entities[ei].passages
-    ]
-    for ei in central or ranked:
-        for passage in indexed.entities[ei].passages:
-            paragraph_weight[passage.paragraph] += parts[ei]
-            sentence_weight[(passage.paragraph, passage.sentence)] += parts[ei]
-    if not paragraph_weight:
-        return 1, 1
-    best = min(paragraph_weight, key=lambda p: (-paragraph_weight[p], p))
-    sentences = [key for key in sentence_weight if key[0] == best]
-    return min(sentences, key=lambda key: (-sentence_weight[key], key[1]))
-
-
-def _passage_text(watchlist: Watchlist, paragraph: int, sentence: int) -> str:
-    for entity in watchlist.entities:
-        for passage in entity.passages:
-            if (passage.paragraph, passage.sentence) == (paragraph, sentence) and passage.text:
-                return passage.text
-    if 0 < paragraph <= len(watchlist.paragraphs):
-        sentences = split_sentences(watchlist.paragraphs[paragraph - 1])
-        if sentences:
-            return sentences[min(max(sentence, 1), len(sentences)) - 1]
-    return ""
-
-
-def _shorten(text: str, limit: int = SHORT_PASSAGE) -> str:
-    text = text.strip()
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
-
-def _reason(names: Iterable[str], watchlist: Watchlist, paragraph: int, passage: str) -> str:
-    shown = list(names)[:3]
-    reason = f"{', '.join(shown)}: follows para {paragraph} of {watchlist.baseline.title}"
-    if passage:
-        reason += f": “{_shorten(passage)}”"
-    return reason
