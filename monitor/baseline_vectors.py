@@ -7,6 +7,7 @@ similarities of an article to them. Pure but for the cache file.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import os
@@ -101,7 +102,7 @@ def cached_baseline_vectors(
     if cache_dir is None:
         return embed_baseline(watchlist, encoder, background, background_vectors)
     path = cache_dir / f"{watchlist.baseline.id}.vectors.npz"
-    key = _vectors_key(watchlist, encoder, len(background))
+    key = _vectors_key(watchlist, encoder, background)
     try:
         with np.load(path) as data:
             if str(data["key"]) == key:
@@ -129,16 +130,23 @@ def cached_baseline_vectors(
     return vectors
 
 
-def _vectors_key(watchlist: Watchlist, encoder: Encoder, background_size: int) -> str:
+def _vectors_key(watchlist: Watchlist, encoder: Encoder, background: Sequence[str]) -> str:
+    # the background's texts, not only their number: a rebuilt sample of the same size
+    # changes every calibration
     parts = [
         encoder.name,
-        str(background_size),
+        _background_digest(tuple(background)),
         watchlist.baseline.title,
         *watchlist.paragraphs,
         *(_subject_text(e) for e in watchlist.entities[:SUBJECTS]),
         *(",".join(map(str, t.paragraphs)) for t in watchlist.threads),
     ]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+@functools.lru_cache(maxsize=2)
+def _background_digest(background: tuple[str, ...]) -> str:
+    return hashlib.sha256("\n".join(background).encode()).hexdigest()
 
 
 def _subject_text(entity: Entity) -> str:

@@ -18,6 +18,7 @@ from monitor.cli import cli
 from monitor.config import Settings
 from monitor.derive import derive, fold
 from monitor.errors import WatchlistError
+from monitor.keyphrases import Background, default_background
 from monitor.models import AliasData, Baseline, KnownName, Watchlist
 from monitor.text import fold_forms
 from monitor.watchlist import (
@@ -207,6 +208,24 @@ def test_a_long_name_nothing_knows_is_also_found_by_its_short_form(
     assert "普发" in handout.aliases["zh-Hans"]  # headlines say 普發1萬
     assert "普發現金" in handout.aliases["zh-Hant"]
     assert not handout.reviewed  # listed for review: no dictionary knows it
+
+
+@pytest.mark.parametrize(("news_using_it", "kept"), [(0, True), (4, True), (40, False)])
+def test_a_short_form_ordinary_news_rarely_uses_stands_for_the_name(
+    news_using_it: int, kept: bool
+) -> None:
+    """Ordinary news of the baseline's own place and time tells its story too (普發1萬 in a
+    few of 1,900 items): rare is not never. A short form everyday news uses is a clash."""
+    source = OTHER_BASELINES / "bbc-taiwan-cash-handout.zh-Hant.txt"
+    if not source.exists():
+        pytest.skip(f"{OTHER_BASELINES} is not on this machine")
+    text = source.read_text(encoding="utf-8")
+    ordinary = default_background().documents[: 1900 - news_using_it]
+    background = Background(ordinary + ("明年普发1万 立法院审预算",) * news_using_it)
+    baseline = Baseline(id="handout", title="普發現金", language="zh-Hant", published=None, path="")
+    watchlist = derive(baseline, text, load_aliases(WATCHLISTS / "aliases.yaml"), background)
+    handout = next(e for e in watchlist.entities if e.name == "普发现金")
+    assert ("普发" in handout.aliases["zh-Hans"]) is kept
 
 
 def test_boilerplate_of_legal_english_is_not_a_subject(fresh: dict[str, Watchlist]) -> None:
