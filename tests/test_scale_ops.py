@@ -21,9 +21,10 @@ from monitor import pipeline, tasks, worker
 from monitor.cli import cli
 from monitor.config import Settings
 from monitor.match import Matcher
-from monitor.models import Baseline, Entity, Watchlist
+from monitor.models import Article, Baseline, Entity, Entry, Watchlist
+from storage import pages
 from storage.digests import MAX_ATTEMPTS
-from storage.interface import NewDigest
+from storage.interface import NewDigest, Source
 from storage.postgres import PostgresStorage
 from storage.postgres.jobs import Job, JobLedger
 from storage.sqlite import SqliteStorage
@@ -225,6 +226,42 @@ def test_db_copy_moves_a_sqlite_database_into_postgresql(
     assert again.exit_code == 1
     assert "already holds feeds or articles" in again.output
     assert len(expected) == 3
+
+
+def test_db_copy_refuses_while_pages_wait_and_copies_nothing(
+    postgres_url: str, settings: Settings, tmp_path: Path
+) -> None:
+    db = SqliteStorage(settings.database)
+    try:
+        feed = "https://x.test/f.xml"
+        entry = Entry(feed, "1", "https://x.test/1", "Story", "Nvidia", NOW)
+        source = Source(url=entry.link, feed_url=feed, title=entry.title)
+        stored = db.store_entry(
+            Article(url=entry.link, title="Story", text="Nvidia", language="en", published=NOW),
+            "fp-1",
+            source,
+            [entry.link],
+            feed,
+            "1",
+            [],
+            NOW,
+        )
+        with db.db.conn:
+            pages.add(db.db, stored.article_id, entry, NOW)
+    finally:
+        db.close()
+    toml = config_file(tmp_path, db_path=str(settings.database))
+
+    result = CliRunner().invoke(cli, ["--config", str(toml), "db", "copy", "--to", postgres_url])
+
+    assert result.exit_code == 1
+    assert "1 stored article(s) still wait for their page" in result.output
+    assert "run `monitor poll`" in result.output
+    copied = PostgresStorage(postgres_url)
+    try:
+        assert copied.count_articles() == 0  # nothing half-copied
+    finally:
+        copied.close()
 
 
 class PickySMTP:

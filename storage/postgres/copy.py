@@ -13,7 +13,7 @@ from typing import Any
 import psycopg
 
 from monitor.errors import StorageError
-from storage import open_db
+from storage import open_db, pages
 from storage.postgres import PostgresStorage
 
 # (table, columns holding timestamps); in foreign-key order.
@@ -58,6 +58,11 @@ def copy_sqlite_to_postgres(sqlite_path: str | Path, database_url: str) -> CopyR
     if not Path(sqlite_path).exists():
         raise StorageError(f"no SQLite database at {sqlite_path}")
     source = open_db(sqlite_path)
+    try:
+        _refuse_pending_pages(source)
+    except StorageError:
+        source.close()
+        raise
     target = PostgresStorage(database_url)
     counts: dict[str, int] = {}
     try:
@@ -97,6 +102,22 @@ def copy_sqlite_to_postgres(sqlite_path: str | Path, database_url: str) -> CopyR
         source.close()
         target.close()
     return CopyReport(counts)
+
+
+def _refuse_pending_pages(source: Any) -> None:
+    """Pages a poll's budget left for the next poll live only in SQLite (workers fetch each
+    page in its own job): copied without them, those articles would keep their feed text
+    for good."""
+    if "pending_pages" not in source.table_names():
+        return
+    waiting = pages.count(source)
+    if waiting:
+        raise StorageError(
+            f"{waiting} stored article(s) still wait for their page; copied now, they would"
+            " keep only their feed text",
+            hint="run `monitor poll` until no page waits (each poll fetches waiting pages"
+            " first), then copy",
+        )
 
 
 def _batches(rows: Iterator[list[Any]]) -> Iterator[list[list[Any]]]:
