@@ -18,22 +18,13 @@ from typing import Any
 from sqlite_utils import Database
 
 from monitor.models import Article, Entry
+from storage.interface import Source
 
 
 def iso(moment: dt.datetime) -> str:
     if moment.tzinfo is None:
         raise ValueError("naive datetime: pass a timezone-aware UTC time")
     return moment.astimezone(dt.UTC).isoformat(timespec="seconds")
-
-
-@dataclass(frozen=True)
-class Source:
-    """One place an article was seen: the URL as the feed gave it, and the feed."""
-
-    url: str
-    feed_url: str = ""
-    source_name: str = ""
-    title: str = ""
 
 
 def find_article(

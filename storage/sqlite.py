@@ -47,10 +47,6 @@ def _source(row: dict[str, Any]) -> Source:
     )
 
 
-def _legacy(source: Source) -> articles.Source:
-    return articles.Source(source.url, source.feed_url, source.source_name, source.title)
-
-
 def follow_up(row: dict[str, Any]) -> FollowUp:
     """A ``matches_between`` row (entities decoded, sources attached) as a FollowUp."""
     return FollowUp(
@@ -183,7 +179,7 @@ class SqliteStorage:
             article_id = articles.find_article(self.db, urls)
             if article_id is None:
                 return None
-            articles.add_source(self.db, article_id, _legacy(source), now)
+            articles.add_source(self.db, article_id, source, now)
             articles.mark_entry(self.db, feed_url, guid, article_id, now)
         return article_id
 
@@ -202,12 +198,10 @@ class SqliteStorage:
         with self.db.atomic():
             known = articles.find_article(self.db, lookup_urls, fingerprint)
             if known is not None:
-                articles.add_source(self.db, known, _legacy(source), now)
+                articles.add_source(self.db, known, source, now)
                 articles.mark_entry(self.db, feed_url, guid, known, now)
                 return EntryResult(known, False)
-            article_id, _ = articles.save_article(
-                self.db, article, fingerprint, _legacy(source), now
-            )
+            article_id, _ = articles.save_article(self.db, article, fingerprint, source, now)
             articles.mark_entry(self.db, feed_url, guid, article_id, now)
             matches.save_matches(self.db, article_id, found, now)
         return EntryResult(article_id, True)

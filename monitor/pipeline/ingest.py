@@ -38,6 +38,7 @@ from monitor.watchlist import check_watchlists
 from storage import articles as stored_articles
 from storage import open_db
 from storage import pages as stored_pages
+from storage.interface import Source
 from storage.matches import matches_of, save_matches
 
 log = logging.getLogger(__name__)
@@ -350,8 +351,8 @@ def entry_keys(entry: Entry) -> stored_articles.EntryKeys:
     return stored_articles.EntryKeys(link=link, content=entry_key(entry.title, entry.summary))
 
 
-def _source(entry: Entry, feeds: Mapping[str, Feed]) -> stored_articles.Source:
-    return stored_articles.Source(
+def _source(entry: Entry, feeds: Mapping[str, Feed]) -> Source:
+    return Source(
         url=decide.source_url(entry),
         feed_url=entry.feed_url,
         source_name=decide.source_name(entry, feeds),
