@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 from monitor.dedupe import article_url, canonical_url
 from monitor.extract import detect_language
-from monitor.feeds import TITLE_CHARS, cap, is_usable_link, url_problem
+from monitor.feed_list import is_usable_link, url_problem
+from monitor.feeds import TITLE_CHARS, cap
 from monitor.models import Article, Entry, Feed, Match
 
 

@@ -29,7 +29,7 @@ from urllib.parse import urlsplit
 from monitor import tasks
 from monitor.config import Settings
 from monitor.errors import ConfigError, MonitorError
-from monitor.feeds import load_feeds, spread_by_host
+from monitor.feed_list import load_feeds, spread_by_host
 from monitor.models import DeliveryReport
 from monitor.pipeline.ingest import build_matcher
 from storage.postgres import PostgresStorage

@@ -9,7 +9,8 @@ from click.testing import CliRunner
 
 from monitor.cli import cli
 from monitor.errors import ConfigError, FeedParseError
-from monitor.feeds import add_feeds, load_feeds, parse_feed, read_opml, spread_by_host, write_opml
+from monitor.feed_list import add_feeds, load_feeds, read_opml, spread_by_host, write_opml
+from monitor.feeds import parse_feed
 from monitor.models import Feed
 
 FEEDS = conftest.DATA / "feeds"

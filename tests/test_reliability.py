@@ -33,7 +33,8 @@ from monitor import config, mail, pipeline, scheduler
 from monitor.cli import cli
 from monitor.config import Settings
 from monitor.errors import ConfigError, DeliveryError
-from monitor.feeds import TITLE_CHARS, load_feeds, parse_feed, read_opml
+from monitor.feed_list import load_feeds, read_opml
+from monitor.feeds import TITLE_CHARS, parse_feed
 from monitor.match import Matcher
 from monitor.models import Baseline, Entity, Watchlist
 from monitor.pipeline.ingest import entry_keys

@@ -25,11 +25,8 @@ from monitor.errors import (
     MonitorError,
 )
 from monitor.extract import Extractor
-from monitor.feeds import (
-    is_remote,
-    load_feeds,
-    parse_feed,
-)
+from monitor.feed_list import is_remote, load_feeds
+from monitor.feeds import parse_feed
 from monitor.fetch import FetchRequest, fetch_one
 from monitor.locks import exclusive
 from monitor.match import Matcher

@@ -17,7 +17,7 @@ from monitor.errors import (
     DeliveryError,
     MonitorError,
 )
-from monitor.feeds import load_feeds
+from monitor.feed_list import load_feeds
 from monitor.models import (
     DeliveryReport,
     Digest,

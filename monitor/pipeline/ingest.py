@@ -29,7 +29,7 @@ from monitor.dedupe import canonical_url, entry_key, fingerprint
 from monitor.entries import NoPage, PageOutcome, PageText
 from monitor.errors import ConfigError, ExtractError, FetchError, MonitorError, PageDeferred
 from monitor.extract import Extractor
-from monitor.feeds import add_feeds, is_usable_link, load_feeds, read_opml, write_opml
+from monitor.feed_list import add_feeds, is_usable_link, load_feeds, read_opml, write_opml
 from monitor.fetch import FetchRequest, PageBudget, fetch_all
 from monitor.match import Matcher, build
 from monitor.models import Article, Entry, Feed, Fetched, IngestReport, Match, Watchlist

@@ -21,7 +21,8 @@ from monitor import schedule
 from monitor.config import Settings
 from monitor.errors import FeedParseError, FetchError
 from monitor.extract import Extractor
-from monitor.feeds import load_feeds, parse_feed, spread_by_host
+from monitor.feed_list import load_feeds, spread_by_host
+from monitor.feeds import parse_feed
 from monitor.fetch import FetchRequest, PageBudget, fetch_all
 from monitor.match import Matcher
 from monitor.models import Entry, Feed, FeedOutcome, FeedState, Fetched, PollReport
