@@ -18,8 +18,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from monitor.background import Background, default_background
 from monitor.baseline_text import slug, text_from_markdown, text_from_plain
-from monitor.keyphrases import Background, default_background
 from monitor.merge import merge
 from monitor.models import (
     AliasData,

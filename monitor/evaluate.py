@@ -188,8 +188,8 @@ def derive_from_scratch(baselines: Path, target: Path) -> dict[str, float]:
     baseline texts and their index.yaml, the curated alias data, then ``derive`` for every
     baseline. Returns the seconds each derivation took (after the shared data is loaded)."""
     # Imported here: the evaluation tool sits above the stages, like the pipeline.
+    from monitor.background import default_background
     from monitor.config import Settings
-    from monitor.keyphrases import default_background
     from monitor.pipeline import derive_watchlists
     from monitor.watchlist import load_baseline_index
 

@@ -6,17 +6,14 @@ package); a phrase is a run of one to three adjacent words, so names jieba does 
 splits (优必选 -> 优 / 必选, 高市早苗 -> 高市 / 早苗) come back whole when they recur. English
 phrases are runs of one to three words without a stop word at either end. A phrase's
 centrality is its frequency, its spread over paragraphs and its presence in the title and
-lead, times how rare it is in a background sample of ordinary news (watchlists/
-background.jsonl.gz): "美国", "公司" or "said" are everywhere and say little. Pure: the
-background is passed in.
+lead, times how rare it is in the background sample of ordinary news (monitor.background):
+"美国", "公司" or "said" are everywhere and say little. Pure: the background is passed in.
 """
 
 from __future__ import annotations
 
 import calendar
 import functools
-import gzip
-import json
 import math
 import re
 from collections import Counter, defaultdict
@@ -24,11 +21,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import ahocorasick
 import jieba
 import jieba.posseg
 
 from monitor import dictionary
+from monitor.background import Background
 from monitor.text import fold, has_chinese
 
 jieba.setLogLevel(60)  # jieba prints its dictionary loading to stderr otherwise
@@ -72,66 +69,6 @@ def english_stopwords() -> frozenset[str]:
     words |= {m.lower() for m in calendar.month_name[1:] + calendar.day_name[:]}
     words |= {"dated", "daylight", "eastern", "thereof", "hereby", "pursuant", "amended", "herein"}
     return frozenset(words)
-
-
-@dataclass(frozen=True)
-class Background:
-    """Ordinary news: how many of its documents contain a folded phrase."""
-
-    documents: tuple[str, ...]  # folded title + lead
-
-    @functools.cached_property
-    def size(self) -> int:
-        return len(self.documents)
-
-    def document_frequency(self, phrases: Iterable[str]) -> dict[str, int]:
-        keys = {p for p in phrases if p}
-        if not keys or not self.documents:
-            return dict.fromkeys(keys, 0)
-        automaton = ahocorasick.Automaton()
-        for key in keys:
-            automaton.add_word(key, key)
-        automaton.make_automaton()
-        counts: Counter[str] = Counter()
-        for document in self.documents:
-            found = {
-                key
-                for end, key in automaton.iter(document)
-                if on_word_edges(document, end - len(key) + 1, end + 1, key)
-            }
-            counts.update(found)
-        return {key: counts.get(key, 0) for key in keys}
-
-
-def on_word_edges(text: str, start: int, end: int, key: str) -> bool:
-    """``key`` at text[start:end] is whole: a Latin-script edge of it touches no other letter
-    or digit (a plural "s" may follow); Chinese needs no edges."""
-
-    def word(ch: str) -> bool:
-        return ch.isascii() and ch.isalnum()
-
-    if word(key[0]) and start > 0 and word(text[start - 1]):
-        return False
-    return not (word(key[-1]) and end < len(text) and word(text[end]) and text[end] != "s")
-
-
-BACKGROUND_FILE = Path(__file__).parent / "data" / "background.jsonl.gz"
-
-
-def default_background() -> Background:
-    """The sample of ordinary news shipped with the package."""
-    return load_background(str(BACKGROUND_FILE))
-
-
-def read_background(path: str | Path) -> list[dict[str, str]]:
-    with gzip.open(path, "rt", encoding="utf-8") as lines:
-        return [json.loads(line) for line in lines if line.strip()]
-
-
-@functools.lru_cache(maxsize=4)
-def load_background(path: str) -> Background:
-    rows = read_background(path)
-    return Background(tuple(fold(f"{r['title']} {r.get('lead', '')}") for r in rows))
 
 
 @dataclass(frozen=True)

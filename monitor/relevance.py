@@ -357,7 +357,7 @@ def _thread_moved(
 
 
 def background_articles() -> list[Article]:
-    from monitor.keyphrases import BACKGROUND_FILE, read_background
+    from monitor.background import BACKGROUND_FILE, read_background
 
     return [
         Article(url="", title=row["title"], text=row.get("lead", ""), language="", published=None)

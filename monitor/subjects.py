@@ -17,16 +17,10 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from monitor import dictionary
-from monitor.keyphrases import (
-    Background,
-    Phrase,
-    extract,
-    is_boilerplate,
-    is_compound,
-    on_word_edges,
-)
+from monitor.background import Background
+from monitor.keyphrases import Phrase, extract, is_boilerplate, is_compound
 from monitor.models import Entity, Passage, Thread, split_sentences
-from monitor.text import convert, fold, has_chinese
+from monitor.text import convert, fold, has_chinese, on_word_edges
 
 # A short form in at most this share of ordinary news is rare enough to stand for the name: not
 # "never", since ordinary news from the baseline's own time and place tells its story too

@@ -56,3 +56,15 @@ def has_chinese(text: str) -> bool:
 
 def chinese_share(text: str) -> float:
     return len(_CJK_CHAR.findall(text)) / max(1, len(text))
+
+
+def on_word_edges(text: str, start: int, end: int, key: str) -> bool:
+    """``key`` at text[start:end] is whole: a Latin-script edge of it touches no other letter
+    or digit (a plural "s" may follow); Chinese needs no edges."""
+
+    def word(ch: str) -> bool:
+        return ch.isascii() and ch.isalnum()
+
+    if word(key[0]) and start > 0 and word(text[start - 1]):
+        return False
+    return not (word(key[-1]) and end < len(text) and word(text[end]) and text[end] != "s")

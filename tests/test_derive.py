@@ -13,12 +13,12 @@ import pytest
 from click.testing import CliRunner
 
 from monitor import pipeline
+from monitor.background import Background, default_background
 from monitor.baseline_text import text_from_markdown
 from monitor.cli import cli
 from monitor.config import Settings
 from monitor.derive import derive, fold
 from monitor.errors import WatchlistError
-from monitor.keyphrases import Background, default_background
 from monitor.models import AliasData, Baseline, KnownName, Watchlist
 from monitor.text import fold_forms
 from monitor.watchlist import (
@@ -524,7 +524,7 @@ def test_dates_contractions_and_leading_numbers_are_not_names() -> None:
 
 
 def test_a_headline_clause_is_not_a_subject_unless_the_article_repeats_it() -> None:
-    from monitor.keyphrases import default_background, extract
+    from monitor.keyphrases import extract
 
     title = "Anthropic acquires Bun as Claude Code reaches $1B milestone"
     paragraphs = [
@@ -540,7 +540,7 @@ def test_a_headline_clause_is_not_a_subject_unless_the_article_repeats_it() -> N
 
 
 def test_an_everyday_word_the_article_uses_as_a_name_is_a_subject() -> None:
-    from monitor.keyphrases import default_background, extract
+    from monitor.keyphrases import extract
 
     company = [
         "Anthropic acquires Bun",
@@ -564,7 +564,7 @@ def test_a_name_that_is_an_everyday_word_gets_no_dictionary_senses() -> None:
 
 
 def test_a_name_may_begin_with_the_characters_that_end_a_date() -> None:
-    from monitor.keyphrases import default_background, extract
+    from monitor.keyphrases import extract
 
     # 日, 月 and 年 close dates (1月28日) and also open names: 日本, 月之暗面
     paragraphs = [
