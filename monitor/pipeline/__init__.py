@@ -21,12 +21,12 @@ from __future__ import annotations
 from monitor.pipeline.backfill import (
     BackfillProgress,
     BackfillReport,
-    BackfillSource,
     backfill,
     backfill_digests,
     backfill_entries,
     run_backfill,
 )
+from monitor.pipeline.backfill_units import BackfillSource
 from monitor.pipeline.baselines import (
     BaselineInfo,
     DeriveReport,
