@@ -8,12 +8,7 @@ import logging
 
 import click
 
-from monitor import config as config_module
-from monitor.config import Settings
-
-
-def _settings(ctx: click.Context) -> Settings:
-    return config_module.load((ctx.obj or {}).get("config_file"))
+from monitor.cli_output import settings_from
 
 
 @click.command("dispatch")
@@ -32,7 +27,7 @@ def dispatch_command(ctx: click.Context, once: bool) -> None:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # one line per tick is ours
-    report = worker.run_dispatch(_settings(ctx), once=once)
+    report = worker.run_dispatch(settings_from(ctx), once=once)
     if report is not None:
         click.echo(
             f"{report.due} feeds due, {report.enqueued} jobs enqueued, {report.resent} resent"
@@ -53,7 +48,7 @@ def worker_command(ctx: click.Context, threads: int) -> None:
     from monitor import worker
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    worker.run_worker(_settings(ctx), threads=threads)
+    worker.run_worker(settings_from(ctx), threads=threads)
 
 
 @click.command("status")
@@ -67,7 +62,7 @@ def status_command(ctx: click.Context) -> None:
     """
     from monitor import worker
 
-    status = worker.queue_status(_settings(ctx))
+    status = worker.queue_status(settings_from(ctx))
     for line in worker.status_lines(status, dt.datetime.now(dt.UTC)):
         click.echo(line)
 
@@ -90,7 +85,7 @@ def db_copy_command(ctx: click.Context, target: str) -> None:
     """
     from storage.postgres.copy import copy_sqlite_to_postgres
 
-    settings = _settings(ctx)
+    settings = settings_from(ctx)
     report = copy_sqlite_to_postgres(settings.database, target)
     for table, rows in report.rows.items():
         click.echo(f"{table}: {rows} rows")

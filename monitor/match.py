@@ -20,7 +20,16 @@ import ahocorasick
 
 from monitor.encoder import Vectors
 from monitor.language import LanguageRules, default_rules
-from monitor.models import Article, Entity, Match, Watchlist, split_sentences
+from monitor.models import (
+    BODY,
+    LEAD,
+    TITLE,
+    Article,
+    Entity,
+    Match,
+    Watchlist,
+    split_sentences,
+)
 from monitor.relevance import (
     Decision,
     Evidence,
@@ -33,11 +42,8 @@ from monitor.relevance import (
     role_of,
 )
 from monitor.rule_score import (
-    BODY,
-    LEAD,
     SHORT_PASSAGE,
     THREAD_TYPES,
-    TITLE,
     Hit,
     Indexed,
     contribution,

@@ -79,6 +79,8 @@ class Thread:
 
 
 ROLES = ("thread", "actor", "context")
+# Where an alias hit sits in an article (monitor.match): its title, its lead, the rest.
+TITLE, LEAD, BODY = 0, 1, 2
 ENTITY_TYPES = ("company", "person", "product", "model", "policy", "body", "place", "concept")
 
 

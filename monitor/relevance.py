@@ -42,12 +42,11 @@ from monitor.baseline_vectors import (
 )
 from monitor.encoder import Encoder, Vectors
 from monitor.errors import MonitorError
-from monitor.models import Article, Entity, Watchlist
+from monitor.models import BODY, LEAD, TITLE, Article, Entity, Watchlist
 from monitor.text import has_chinese
 
 MODEL_FILE = Path(__file__).parent / "data" / "relevance-model.json"
 ENCODED_CHARS = 300  # title plus this much of the text is what the encoder reads
-TITLE, LEAD, BODY = 0, 1, 2
 # The agreement features (the article's vector times its closest thread's, one per encoder
 # dimension) enter the model multiplied by this, unstandardised: a learned similarity that
 # weighs the dimensions where agreement means a follow-up. Measured leave-one-baseline-out

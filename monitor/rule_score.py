@@ -22,10 +22,9 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from monitor.models import Entity, Match, Watchlist, split_sentences
+from monitor.models import BODY, LEAD, TITLE, Entity, Match, Watchlist, split_sentences
 
-# Where a hit sits in the article, and what it is worth there.
-TITLE, LEAD, BODY = 0, 1, 2
+# What a hit is worth where it sits.
 ZONE_FACTOR = {TITLE: 1.0, LEAD: 0.8, BODY: 0.4}
 REPEAT_BONUS = 0.1  # per extra occurrence, at most two
 # Entity types that name a thread (what the article is about) rather than an actor.

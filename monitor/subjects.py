@@ -82,7 +82,7 @@ def subjects(
             new.append(_with_short_forms(entity, phrase, background))
     folded_title = fold(title)
     for entity in merged.values():
-        if entity.name not in centrality and _in_title(entity, folded_title):
+        if entity.name not in centrality and _named_in(entity, folded_title):
             # a curated name the headline gives is a subject even when the article's phrases
             # never isolate it (Micron in "Micron Announces Massive Chips Investment")
             centrality[entity.name] = entity.weight
@@ -97,19 +97,15 @@ def _credit_down(entity: Entity, credits: Sequence[str], title: str) -> Entity:
     """The outlet's or the author's name is the article's credit line, not its subject
     ("晚点" of 晚点 LatePost, "BBC" of BBC News 中文): at most CREDIT_MAX_WEIGHT. Not
     when the title names it too: a company's own release is about the company."""
-    folded = [fold(c) for c in credits if c]
-    names = [fold(a) for a in entity.all_aliases() if len(fold(a)) >= 2]
-    if not any(_names(name, credit) for name in names for credit in folded):
-        return entity
-    if any(_names(name, title) for name in names):
+    credited = [fold(c) for c in credits if c]
+    if not any(_named_in(entity, credit) for credit in credited) or _named_in(entity, title):
         return entity
     return replace(entity, weight=min(entity.weight, CREDIT_MAX_WEIGHT))
 
 
-def _in_title(entity: Entity, title: str) -> bool:
-    return any(
-        _names(fold(alias), title) for alias in entity.all_aliases() if len(fold(alias)) >= 2
-    )
+def _named_in(entity: Entity, text: str) -> bool:
+    """One of the entity's names (two characters or more) in folded ``text``."""
+    return any(_names(fold(alias), text) for alias in entity.all_aliases() if len(fold(alias)) >= 2)
 
 
 def _names(name: str, text: str) -> bool:
