@@ -327,17 +327,15 @@ def is_boilerplate(text: str) -> bool:
 MID_SENTENCE_NAME = 2  # capitalised inside a sentence this often, never in lower case
 
 
-def _names_among_words(paragraphs: Sequence[str]) -> frozenset[str]:
+def _names_among_words(prose: Sequence[str]) -> frozenset[str]:
     """Everyday words the article uses as names: capitalised after a lowercase word at least
     MID_SENTENCE_NAME times and never written in lower case ("acquires Bun", "Bun will"), so
-    a company called Bun or Figure is not dropped as the word it also is. Lines set in title
-    case (headings) do not count."""
+    a company called Bun or Figure is not dropped as the word it also is. ``prose``: the
+    paragraphs not set in title case (a heading's capitals say nothing)."""
     capitalised: Counter[str] = Counter()
     alone: set[str] = set()  # once not followed by another capitalised word
     lowercase: set[str] = set()
-    for paragraph in paragraphs:
-        if _title_case(paragraph):
-            continue
+    for paragraph in prose:
         words = _LATIN_WORD.findall(paragraph)
         for before, word, after in zip(words, words[1:], [*words[2:], ""], strict=False):
             if word.islower():
@@ -363,12 +361,12 @@ def _title_case(paragraph: str) -> bool:
 
 def _latin_tallies(paragraphs: Sequence[str]) -> dict[str, _Tally]:
     tallies: dict[str, _Tally] = {}
-    names = _names_among_words(paragraphs)
-    for number, paragraph in enumerate(paragraphs, 1):
-        title_case = _title_case(paragraph)
+    title_case = [_title_case(p) for p in paragraphs]
+    names = _names_among_words([p for p, t in zip(paragraphs, title_case, strict=True) if not t])
+    for number, (paragraph, headline) in enumerate(zip(paragraphs, title_case, strict=True), 1):
         for text, kind, parts in _latin_phrases(paragraph, names):
             # capitals in a title-case line or a shouted run ("HIGHER EDUCATION:") say nothing
-            prose = not title_case and not (len(parts) > 1 and all(p.isupper() for p in parts))
+            prose = not headline and not (len(parts) > 1 and all(p.isupper() for p in parts))
             key = fold(text)
             tally = tallies.get(key)
             if tally is None:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+from sqlite_utils import Database
 
 from monitor.errors import StorageError
 from storage import open_db, pages
@@ -104,12 +105,10 @@ def copy_sqlite_to_postgres(sqlite_path: str | Path, database_url: str) -> CopyR
     return CopyReport(counts)
 
 
-def _refuse_pending_pages(source: Any) -> None:
+def _refuse_pending_pages(source: Database) -> None:
     """Pages a poll's budget left for the next poll live only in SQLite (workers fetch each
     page in its own job): copied without them, those articles would keep their feed text
     for good."""
-    if "pending_pages" not in source.table_names():
-        return
     waiting = pages.count(source)
     if waiting:
         raise StorageError(
