@@ -219,20 +219,36 @@ def extract(
     }
     frequency = background.document_frequency(kept)
     spread_max = max((len(t.paragraphs or ()) for t in kept.values()), default=1)
-    lead = _lead_numbers(paragraphs)
+    lead = lead_paragraphs(paragraphs)
     phrases = []
     for key, tally in kept.items():
         spots = tuple(sorted(tally.paragraphs or ()))
-        rarity = math.log((background.size + 1) / (frequency.get(key, 0) + 1)) + 0.1
         in_title = key in folded_title
-        position = 1.0 + TITLE_BOOST * in_title + LEAD_BOOST * bool(lead & set(spots))
-        spread = 0.5 + len(spots) / spread_max
-        score = math.log1p(tally.count) * spread * position * rarity * _commonness(tally)
+        usage = Usage(tally.count, spots, in_title, frequency.get(key, 0))
+        score = centrality(usage, lead, spread_max, background.size) * _commonness(tally)
         phrases.append(
             Phrase(tally.text, key, tally.kind, score, tally.count, spots, tally.parts, in_title)
         )
     phrases.sort(key=lambda p: (-p.score, p.key))
     return phrases[:limit]
+
+
+@dataclass(frozen=True)
+class Usage:
+    """How an article uses one phrase, and how many documents of ordinary news do."""
+
+    count: int
+    paragraphs: tuple[int, ...]
+    in_title: bool
+    background_documents: int
+
+
+def centrality(usage: Usage, lead: set[int], spread_max: int, background_size: int) -> float:
+    """Repetition x spread over the paragraphs x title and lead x rarity in ordinary news."""
+    rarity = math.log((background_size + 1) / (usage.background_documents + 1)) + 0.1
+    position = 1.0 + TITLE_BOOST * usage.in_title + LEAD_BOOST * bool(lead & set(usage.paragraphs))
+    spread = 0.5 + len(usage.paragraphs) / max(1, spread_max)
+    return math.log1p(usage.count) * spread * position * rarity
 
 
 def _headline_clause(tally: _Tally) -> bool:
@@ -388,6 +404,6 @@ def _latin_tallies(paragraphs: Sequence[str]) -> dict[str, _Tally]:
     return {k: t for k, t in tallies.items() if extended.get(k, 0) < EXTENDS * t.count}
 
 
-def _lead_numbers(paragraphs: Sequence[str]) -> set[int]:
+def lead_paragraphs(paragraphs: Sequence[str]) -> set[int]:
     numbers = [n for n, p in enumerate(paragraphs, 1) if p]
     return set(numbers[: LEAD_PARAGRAPHS + 1])

@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import functools
 import math
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import replace
 
-from monitor import dictionary
+from monitor import dictionary, keyphrases
 from monitor.background import Background
-from monitor.keyphrases import Phrase, extract, is_boilerplate, is_compound
+from monitor.keyphrases import Phrase, Usage, extract, is_boilerplate, is_compound, lead_paragraphs
 from monitor.models import Entity, Passage, Thread, split_sentences
 from monitor.text import convert, fold, has_chinese, on_word_edges
 
@@ -81,16 +82,66 @@ def subjects(
             entity = _entity(phrase, weight, share, paragraphs)
             new.append(_with_short_forms(entity, phrase, background))
     folded_title = fold(title)
-    for entity in merged.values():
-        if entity.name not in centrality and _named_in(entity, folded_title):
-            # a curated name the headline gives is a subject even when the article's phrases
-            # never isolate it (Micron in "Micron Announces Massive Chips Investment")
-            centrality[entity.name] = entity.weight
+    spread_max = max(len(p.paragraphs) for p in phrases)
+    lead = lead_paragraphs(paragraphs)
+    usages = _usages(list(merged.values()), [fold(p) for p in simplified], background)
+    for name, usage in usages.items():
+        entity = merged[name]
+        if name in centrality:
+            continue  # one of the article's phrases already
+        in_title = _named_in(entity, folded_title)
+        if usage.count < 2 and not in_title:
+            continue  # named once: in passing
+        # a curated name the article comes back to is weighed as its phrases are, even when
+        # it is too short or too rare to be one of them (宇树 twice in an interview)
+        usage = replace(usage, in_title=in_title)
+        score = keyphrases.centrality(usage, lead, spread_max, background.size)
+        weight = round(max(0.05, min(1.0, math.sqrt(score / top))), 2)
+        # a curated name the headline gives is a subject even when the article's phrases
+        # never isolate it (Micron in "Micron Announces Massive Chips Investment")
+        centrality[name] = max(weight, entity.weight) if in_title else weight
     entities = [_reweighed(e, centrality.get(e.name)) for e in merged.values()]
     entities.extend(new)
     entities = [_credit_down(e, credits, folded_title) for e in entities]
     entities.sort(key=lambda e: (-e.weight, e.name.casefold()))
     return tuple(entities), _threads(entities)
+
+
+def _usages(
+    entities: Sequence[Entity], folded: Sequence[str], background: Background
+) -> dict[str, Usage]:
+    """How often the article writes each entity's names (whole words) and in which
+    paragraphs. Longer names claim their text first: "Trump" inside "Trump administration"
+    is a mention of the administration."""
+    owner: dict[str, str] = {}  # folded alias -> entity name
+    for entity in entities:
+        for alias in entity.all_aliases():
+            key = fold(alias)
+            if len(key) >= 2:
+                owner.setdefault(key, entity.name)
+    counts: Counter[str] = Counter()
+    spots: dict[str, set[int]] = defaultdict(set)
+    used: dict[str, set[str]] = defaultdict(set)
+    for number, paragraph in enumerate(folded, 1):
+        taken: list[tuple[int, int]] = []
+        for alias in sorted(owner, key=lambda a: (-len(a), a)):
+            start = paragraph.find(alias)
+            while start >= 0:
+                end = start + len(alias)
+                free = all(end <= a or start >= b for a, b in taken)
+                if free and on_word_edges(paragraph, start, end, alias):
+                    taken.append((start, end))
+                    counts[owner[alias]] += 1
+                    spots[owner[alias]].add(number)
+                    used[owner[alias]].add(alias)
+                start = paragraph.find(alias, start + 1)
+    frequency = background.document_frequency({a for names in used.values() for a in names})
+    return {
+        entity: Usage(
+            n, tuple(sorted(spots[entity])), False, max(frequency[a] for a in used[entity])
+        )
+        for entity, n in counts.items()
+    }
 
 
 def _credit_down(entity: Entity, credits: Sequence[str], title: str) -> Entity:

@@ -614,3 +614,11 @@ def test_shouted_leads_titles_and_past_forms_are_not_subjects() -> None:
     # a title only ever seen before a name, and a past form of a verb
     assert "secretary" not in entities
     assert "signed" not in entities
+
+
+def test_a_curated_name_weighs_what_the_article_makes_of_it(fresh: dict[str, Watchlist]) -> None:
+    """The interview names Elon Musk five times, Unitree (宇树) twice, Google once: a known
+    name too short to be one of the article's phrases is still weighed by its use."""
+    weight = {e.name: e.weight for e in fresh["latepost-ubtech-humanoid"].entities}
+    assert weight["Elon Musk"] > weight["Unitree Robotics"] > weight["Google"]
+    assert weight["Google"] == weight["Microsoft"]  # each named once, in passing
