@@ -115,7 +115,7 @@ SHIPPED = (
     "emerge-2025-story-of-year",
     "decoupling-wastes-leverage",
 )
-OTHER_BASELINES = Path(__file__).parent.parent.parent / "shared" / "eval" / "other" / "baselines"
+OTHER_BASELINES = Path(__file__).parent / "data" / "eval" / "other" / "baselines"
 
 
 def _aliases_of(watchlists: list[Watchlist], name: str) -> dict[str, set[str]] | None:
@@ -619,6 +619,8 @@ def test_shouted_leads_titles_and_past_forms_are_not_subjects() -> None:
 def test_a_curated_name_weighs_what_the_article_makes_of_it(fresh: dict[str, Watchlist]) -> None:
     """The interview names Elon Musk five times, Unitree (宇树) twice, Google once: a known
     name too short to be one of the article's phrases is still weighed by its use."""
+    if "latepost-ubtech-humanoid" not in fresh:
+        pytest.skip(f"{OTHER_BASELINES} is not on this machine")
     weight = {e.name: e.weight for e in fresh["latepost-ubtech-humanoid"].entities}
     assert weight["Elon Musk"] > weight["Unitree Robotics"] > weight["Google"]
     assert weight["Google"] == weight["Microsoft"]  # each named once, in passing
