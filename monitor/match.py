@@ -18,6 +18,13 @@ from pathlib import Path
 
 import ahocorasick
 
+from monitor.alias_search import (
+    alias_keys,
+    bounded,
+    find_bounded,
+    inflected,
+    inside_word,
+)
 from monitor.encoder import Vectors
 from monitor.language import LanguageRules, default_rules
 from monitor.models import (
@@ -25,13 +32,11 @@ from monitor.models import (
     LEAD,
     TITLE,
     Article,
-    Entity,
     Match,
     Watchlist,
-    split_sentences,
 )
+from monitor.reasons import judged_match
 from monitor.relevance import (
-    Decision,
     Evidence,
     Judge,
     RelevanceModel,
@@ -42,17 +47,15 @@ from monitor.relevance import (
     role_of,
 )
 from monitor.rule_score import (
-    SHORT_PASSAGE,
     THREAD_TYPES,
     Hit,
     Indexed,
     contribution,
     index,
     is_topic,
-    passage_text,
     score,
 )
-from monitor.text import fold, fold_forms
+from monitor.text import fold
 from monitor.vocabulary import AllWordsAlias, AmountAlias
 
 LEAD_CHARS = 160  # of folded body text; feed summaries put the news first
@@ -61,62 +64,9 @@ LEAD_CHARS = 160  # of folded body text; feed summaries put the news first
 # monitor/data/language.yaml, read by monitor.language.
 
 
-def alias_keys(alias: str) -> set[str]:
-    """Every folded form an alias is searched under."""
-    return {key for key in fold_forms(alias) if _searchable(key)}
-
-
 def is_headline_list(title: str, rules: LanguageRules | None = None) -> bool:
     """A market wrap or a list of the day's headlines, by its title."""
     return bool((rules or default_rules()).headline_list.search(fold(title)))
-
-
-def _searchable(key: str) -> bool:
-    # One Latin letter or one Han character would hit almost every text.
-    return len(key) >= 2 and not key.isdigit()
-
-
-def _is_word_char(ch: str) -> bool:
-    return ch.isascii() and ch.isalnum()
-
-
-def _bounded(text: str, start: int, end: int, key: str) -> bool:
-    """Latin-script edges of an alias must sit on word boundaries ("amd" not in "amdocs").
-
-    A trailing plural "s" is allowed after a lower-case word or an acronym ("gpus", "h20s").
-    """
-    if _is_word_char(key[0]) and start > 0 and _is_word_char(text[start - 1]):
-        return False
-    if _is_word_char(key[-1]) and end < len(text) and _is_word_char(text[end]):
-        if text[end] != "s" or (end + 1 < len(text) and _is_word_char(text[end + 1])):
-            return False
-    return True
-
-
-def _inflected(text: str, start: int, end: int, key: str, inflections: tuple[str, ...]) -> bool:
-    """Word boundaries for a group word of an "<all>" alias: a Latin word may be inflected."""
-    if _is_word_char(key[0]) and start > 0 and _is_word_char(text[start - 1]):
-        return False
-    if not _is_word_char(key[-1]) or end >= len(text) or not _is_word_char(text[end]):
-        return True
-    stop = end
-    while stop < len(text) and _is_word_char(text[stop]):
-        stop += 1
-    return text[end:stop] in inflections
-
-
-def _inside_word(text: str, last: int, key: str, longer: dict[str, str]) -> bool:
-    """Does the alias ending at ``last`` run on into a longer word (芯片战|略)?"""
-    after = text[last + 1 : last + 2]
-    return bool(after) and after in longer.get(key[-1], "")
-
-
-def _find_bounded(text: str, key: str) -> int:
-    """Where ``key`` first occurs in ``text`` on word boundaries, or -1."""
-    start = text.find(key)
-    while start >= 0 and not _bounded(text, start, start + len(key), key):
-        start = text.find(key, start + 1)
-    return start
 
 
 @dataclass
@@ -194,16 +144,16 @@ class Matcher:
             if (
                 groups
                 and start < lead_end
-                and _inflected(text, start, end_index + 1, key, inflections)
+                and inflected(text, start, end_index + 1, key, inflections)
             ):
                 zone = TITLE if start < len(title) else LEAD
                 if key not in group_words or zone < group_words[key][0]:
                     group_words[key] = (zone, groups)
             if not targets:
                 continue
-            if not _bounded(text, start, end_index + 1, key):
+            if not bounded(text, start, end_index + 1, key):
                 continue
-            if _inside_word(text, end_index, key, rules.longer_words):
+            if inside_word(text, end_index, key, rules.longer_words):
                 continue
             zone = TITLE if start < len(title) else LEAD if start < lead_end else BODY
             descriptor = bool(rules.descriptors.match(text, end_index + 1))
@@ -259,7 +209,7 @@ class Matcher:
         if amount is None:
             return
         for key, targets in self._with_amount.items():
-            start = _find_bounded(head, key)
+            start = find_bounded(head, key)
             if start < 0:
                 continue
             in_title = start < title_end and amount.start() < title_end
@@ -348,7 +298,7 @@ class Matcher:
             candidates, judge.decide(article, candidates, vector), strict=True
         ):
             if decision.probability >= judge.model.threshold:
-                matches.append(_judged_match(watchlist, evidence, decision))
+                matches.append(judged_match(watchlist, evidence, decision))
         return sorted(matches, key=lambda m: (-m.score, m.baseline_id))
 
     def keyword_hits(self, article: Article) -> list[str]:
@@ -412,49 +362,6 @@ def background_rates(matcher: Matcher) -> dict[str, float]:
         indexed.watchlist.baseline.id: counts[wi] / max(1, len(articles))
         for wi, indexed in enumerate(matcher.indexed)
     }
-
-
-def _judged_match(watchlist: Watchlist, evidence: Evidence, decision: Decision) -> Match:
-    """A follow-up the model accepted: the subjects found, the thread moved and the baseline
-    paragraph closest in meaning, quoted by its most telling full sentence."""
-    entities = watchlist.entities
-    ranked = sorted(
-        evidence.hits,
-        key=lambda ei: (-contribution(entities[ei], evidence.hits[ei]), entities[ei].name),
-    )
-    names = tuple(entities[ei].name for ei in ranked)
-    paragraph = decision.paragraph
-    sentence = _telling_sentence(watchlist, paragraph, [entities[ei] for ei in ranked])
-    passage = passage_text(watchlist, paragraph, sentence)
-    shown = ", ".join(names[:3])
-    reason = f"{shown}: advances “{decision.thread}”" if decision.thread else shown
-    reason += f"; closest to para {paragraph} of {watchlist.baseline.title}"
-    if passage:
-        reason += f": “{passage}”"
-    return Match(
-        baseline_id=watchlist.baseline.id,
-        score=round(decision.probability, 3),
-        entities=names,
-        paragraph=paragraph,
-        passage=passage,
-        reason=reason,
-        thread=decision.thread,
-    )
-
-
-def _telling_sentence(watchlist: Watchlist, paragraph: int, found: Sequence[Entity]) -> int:
-    """The sentence of the paragraph that names most of what the article names, else the
-    longest: never a five-word aside when the paragraph has a real sentence."""
-    if not 0 < paragraph <= len(watchlist.paragraphs):
-        return 1
-    sentences = split_sentences(watchlist.paragraphs[paragraph - 1])
-    if not sentences:
-        return 1
-    named = Counter(p.sentence for e in found for p in e.passages if p.paragraph == paragraph)
-    return max(
-        range(1, len(sentences) + 1),
-        key=lambda n: (named.get(n, 0), len(sentences[n - 1]) >= SHORT_PASSAGE, -n),
-    )
 
 
 def _local_date(published: dt.datetime | None) -> dt.date | None:
