@@ -122,9 +122,10 @@ def _usages(
     counts: Counter[str] = Counter()
     spots: dict[str, set[int]] = defaultdict(set)
     used: dict[str, set[str]] = defaultdict(set)
+    longest_first = sorted(owner, key=lambda a: (-len(a), a))
     for number, paragraph in enumerate(folded, 1):
         taken: list[tuple[int, int]] = []
-        for alias in sorted(owner, key=lambda a: (-len(a), a)):
+        for alias in longest_first:
             start = paragraph.find(alias)
             while start >= 0:
                 end = start + len(alias)
