@@ -68,6 +68,14 @@ def english(simplified: str) -> list[str]:
     return _tables()[0].get(simplified, [])[:GLOSSES_PER_WORD]
 
 
+def is_common_noun(simplified: str) -> bool:
+    """A Chinese word the dictionary glosses, never as a name: 入口 (entrance), not 日本
+    (Japan) or 华为 (Huawei)."""
+    glosses, _, proper = _tables()
+    senses = glosses.get(simplified, [])
+    return bool(senses) and not any((g.casefold(), simplified) in proper for g in senses)
+
+
 def chinese(phrase: str, frequency: dict[str, int] | None = None) -> list[str]:
     """Simplified Chinese words whose gloss is exactly ``phrase`` (or its singular), the most
     frequent first when word frequencies are given; for a lowercase phrase, not the words
@@ -86,12 +94,16 @@ def chinese(phrase: str, frequency: dict[str, int] | None = None) -> list[str]:
 
 
 def is_common_english(word: str) -> bool:
-    """Whether a single English word is everyday vocabulary: a gloss of some Chinese word
-    itself or after stripping a regular ending (Modifying -> modify, Goods -> good)."""
+    """Whether a single English word is everyday vocabulary: a lowercase gloss of some Chinese
+    word itself or after stripping a regular ending (Modifying -> modify, Goods -> good)."""
     key = word.casefold()
-    table = _tables()[1]
+    _, table, proper = _tables()
     stems = {key, key[:-1], key[:-2], key[:-3], key[:-3] + "e", key[:-2] + "e", key[:-3] + "y"}
-    return any(len(stem) >= 3 and stem in table for stem in stems)
+    # a gloss only ever written capitalised is a name (Ukraine of 乌克兰), not vocabulary
+    return any(
+        len(stem) >= 3 and any((stem, w) not in proper for w in table.get(stem, ()))
+        for stem in stems
+    )
 
 
 def is_participle(word: str) -> bool:

@@ -44,6 +44,7 @@ _CJK_RANGE = "\u3400-\u4dbf\u4e00-\u9fff"
 MAX_CHINESE_CHARS = 8
 _CLAUSE = re.compile(r"[，。！？；：、,.!?;:“”\"'‘’「」『』（）()《》〈〉【】\[\]—\n]+")
 _LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9'’\-\.&]*[A-Za-z0-9]|[A-Za-z]")
+_POSSESSIVE = re.compile(r"(?<=[A-Za-z])['’]s$")
 _ROMAN = re.compile(r"^(?:[ivxlcdm]+)$", re.IGNORECASE)
 # Headings and references of legal and official English: "Section 4", "Sec. 2", "(a)".
 _REFERENCE = re.compile(r"^(?:sec(?:tion)?\.?|subsection|paragraph|part|clause|annex)\b", re.I)
@@ -163,6 +164,8 @@ def _latin_phrases(
                 run = words[i : i + n]
                 if len(run) < n:
                     continue
+                # a possessive ends its noun: "Ukraine’s" is a mention of Ukraine
+                run = [*run[:-1], _POSSESSIVE.sub("", run[-1])]
                 lowered = [w.lower().replace("’", "'") for w in run]  # We’ve = we've
                 if lowered[0] in stop or lowered[-1] in stop:
                     continue
@@ -289,7 +292,11 @@ def _chinese_tallies(title: str, paragraphs: Sequence[str]) -> dict[str, _Tally]
             continue
         tag = tags.get(gram, "")
         if tag and (tag in _EDGE_TAGS or (tag[0] in "va" and tag != "vn")):
-            continue  # a verb, adverb or particle jieba knows: not a subject
+            # a verb, adverb or particle jieba knows is not a subject, unless general text
+            # rarely writes it: then it names the activity the article is about (外卖
+            # takeout, 停火 ceasefire, 罢免 recall), whatever jieba's one tag per word says
+            if not (tag[0] == "v" and _jieba_idf().get(gram, 0.0) >= JIEBA_TYPICAL_IDF):
+                continue
         if _clause_fragment(gram, grams):
             continue
         parts = tuple(jieba.lcut(gram, HMM=False))
@@ -298,6 +305,8 @@ def _chinese_tallies(title: str, paragraphs: Sequence[str]) -> dict[str, _Tally]
         # a compound of dictionary words (人工智能公司, 外国芯片) is a concept, not a name
         unknown = not tag and gram not in _jieba_idf() and not is_compound(parts)
         kind = NAME_TAGS.get(tag, "name" if unknown else "concept")
+        if kind != "concept" and dictionary.is_common_noun(gram):
+            kind = "concept"  # jieba's one tag per word is not this use: 入口 is no place
         tallies[fold(gram)] = _Tally(gram, kind, parts, count, set(where))
     return tallies
 

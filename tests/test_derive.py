@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from monitor import pipeline
+from monitor import dictionary, pipeline
 from monitor.background import Background, default_background
 from monitor.baseline_text import text_from_markdown
 from monitor.cli import cli
@@ -116,6 +116,7 @@ SHIPPED = (
     "decoupling-wastes-leverage",
 )
 OTHER_BASELINES = Path(__file__).parent / "data" / "eval" / "other" / "baselines"
+MORE_BASELINES = Path(__file__).parent / "data" / "eval" / "more" / "baselines"
 
 
 def _aliases_of(watchlists: list[Watchlist], name: str) -> dict[str, set[str]] | None:
@@ -165,7 +166,7 @@ def fresh() -> dict[str, Watchlist]:
     its text and the shipped alias data: no hand edits."""
     aliases = load_aliases(WATCHLISTS / "aliases.yaml")
     out = {}
-    for folder in (WATCHLISTS / "baselines", OTHER_BASELINES):
+    for folder in (WATCHLISTS / "baselines", OTHER_BASELINES, MORE_BASELINES):
         if not folder.exists():
             continue
         for baseline in load_baseline_index(folder / "index.yaml"):
@@ -624,3 +625,37 @@ def test_a_curated_name_weighs_what_the_article_makes_of_it(fresh: dict[str, Wat
     weight = {e.name: e.weight for e in fresh["latepost-ubtech-humanoid"].entities}
     assert weight["Elon Musk"] > weight["Unitree Robotics"] > weight["Google"]
     assert weight["Google"] == weight["Microsoft"]  # each named once, in passing
+
+
+def test_a_word_jieba_tags_as_a_verb_but_ordinary_text_rarely_writes_is_a_subject(
+    fresh: dict[str, Watchlist],
+) -> None:
+    """外卖 (takeout) is tagged a verb by jieba's dictionary, as 报道 (report) is; the article
+    on Kuaishou's takeout entry is about takeout."""
+    entities = fresh["ithome-kuaishou-delivery-exit"].entities
+    takeout = next(e for e in entities if "外卖" in e.all_aliases())
+    assert takeout.weight == max(e.weight for e in entities)
+    assert takeout.role == "thread"
+    assert not any("报道" in e.all_aliases() for e in entities)
+
+
+def test_a_dictionary_word_tagged_as_a_place_is_a_concept_when_no_gloss_is_a_name() -> None:
+    assert dictionary.is_common_noun("入口")  # entrance; jieba tags it ns
+    assert not dictionary.is_common_noun("日本")  # Japan
+    assert not dictionary.is_common_noun("华为")  # Huawei
+    assert not dictionary.is_common_noun("习近平")  # no gloss at all: the tag stands
+
+
+def test_a_country_is_not_an_everyday_word_and_is_translated(
+    fresh: dict[str, Watchlist],
+) -> None:
+    """ "Ukraine" is a CC-CEDICT gloss, but only ever written capitalised: a name, which the
+    dictionary renders (乌克兰), unlike "Bun" or "Modifying"."""
+    assert not dictionary.is_common_english("Ukraine")
+    assert dictionary.is_common_english("Modifying")
+    entities = fresh["wh-us-ukraine-geneva-talks"].entities
+    ukraine = next(e for e in entities if e.name == "Ukraine")
+    assert "乌克兰" in ukraine.aliases["zh-Hans"]
+    assert "烏克蘭" in ukraine.aliases["zh-Hant"]
+    # the possessive is a mention of Ukraine, not a second subject
+    assert not any("’s" in e.name or "'s" in e.name for e in entities)
