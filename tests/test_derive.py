@@ -659,3 +659,12 @@ def test_a_country_is_not_an_everyday_word_and_is_translated(
     assert "烏克蘭" in ukraine.aliases["zh-Hant"]
     # the possessive is a mention of Ukraine, not a second subject
     assert not any("’s" in e.name or "'s" in e.name for e in entities)
+
+
+def test_a_sense_that_lists_renderings_gives_its_first_and_its_short_form() -> None:
+    """CC-CEDICT: 美联储 /US Federal Reserve (Fed), the US central bank/; 成田机场 /Narita
+    Airport (Tokyo)/: Tokyo is where it is, not what it is called."""
+    assert dictionary.english("美联储") == ["US Federal Reserve", "Fed"]
+    assert dictionary.english("成田机场") == ["Narita Airport"]
+    assert "东京" in dictionary.chinese("Tokyo")
+    assert "成田机场" not in dictionary.chinese("Tokyo")
