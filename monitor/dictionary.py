@@ -68,7 +68,7 @@ def _clean(sense: str) -> str:
 
 def _abbreviation(sense: str) -> str:
     """The short form a sense gives in parentheses: Fed of "US Federal Reserve (Fed)", WTO."""
-    found = _ABBREVIATION.search(sense)
+    found = _ABBREVIATION.search(sense) if "(" in sense else None
     if found is None or _NOT_A_GLOSS.match(sense.strip()):
         return ""
     short = found.group(1)
