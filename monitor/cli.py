@@ -6,11 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import sys
-import threading
 from collections.abc import Sequence
-from pathlib import Path
-from typing import Any
 
 import click
 
@@ -19,13 +15,14 @@ from monitor import config as config_module
 from monitor.cli_output import (
     JSON_OPTION,
     MonitorGroup,
-    SafeFormatter,
+    feeds_file_from,
+    log_lines,
     print,
     print_json,
     settings_from,
 )
 from monitor.config import Settings
-from monitor.errors import ConfigError, DeliveryError, WatchlistError
+from monitor.errors import DeliveryError, WatchlistError
 from monitor.locks import exclusive
 
 
@@ -211,23 +208,7 @@ def serve_command(ctx: click.Context, port: int | None) -> None:
         server.server_close()
 
 
-# --- the service, backfill and search -----------------------------------------------------
-
-
-def _log_lines(level: int = logging.INFO) -> None:
-    """Plain timestamped log lines on stderr, for a supervisor or a pipe."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(SafeFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    logging.basicConfig(level=level, handlers=[handler])
-
-
-def _feeds_file(settings: Settings) -> str:
-    if not Path(settings.feeds_file).is_file():
-        raise ConfigError(
-            f"feed list not found: {settings.feeds_file}",
-            hint="pass --feeds FILE or set feeds_file (see `monitor config`)",
-        )
-    return settings.feeds_file
+# --- the service and search ---------------------------------------------------------------
 
 
 def _check_before_running(settings: Settings, feeds_file: str) -> None:
@@ -260,15 +241,15 @@ def run_command(ctx: click.Context, once: bool, feeds_file: str | None, as_json:
         monitor run --once --feeds watchlists/sample-feeds.yaml
     """
     settings = settings_from(ctx, feeds_file=feeds_file)
-    feeds = _feeds_file(settings)
+    feeds = feeds_file_from(settings)
     if as_json and not once:
         raise click.UsageError("--json goes with --once")
     _check_before_running(settings, feeds)
     if not once:
-        _log_lines()
+        log_lines()
         scheduler.serve(settings, feeds_file=feeds)
         return
-    _log_lines(logging.WARNING)
+    log_lines(logging.WARNING)
     report = pipeline.run_once(settings, dt.datetime.now(dt.UTC), feeds_file=feeds)
     if as_json:
         print_json(cli_summaries.cycle_json(report, settings))
@@ -281,130 +262,6 @@ def run_command(ctx: click.Context, once: bool, feeds_file: str | None, as_json:
             *(report.digests.failed if report.digests else ()),
         ]
     )
-
-
-class _Progress:
-    """A rich progress bar on a terminal, a log line per unit otherwise."""
-
-    def __init__(self) -> None:
-        self.bar: Any = None
-        self.task: Any = None
-        if sys.stderr.isatty():
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
-            self.bar = Progress(
-                TextColumn("backfill"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn(
-                    "{task.fields[articles]} new articles, {task.fields[follow_ups]} follow-ups"
-                ),
-                transient=False,
-            )
-            self.task = self.bar.add_task("backfill", total=None, articles=0, follow_ups=0)
-
-    def __enter__(self) -> _Progress:
-        if self.bar is not None:
-            self.bar.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.bar is not None:
-            self.bar.stop()
-
-    def __call__(self, done: pipeline.BackfillProgress) -> None:
-        if self.bar is None:
-            total = f"/{done.units_total}" if done.units_total is not None else ""
-            logging.getLogger("monitor.backfill").info(
-                "%s%s done: %s (so far: %s entries, %s new articles, %s follow-ups)",
-                done.units_done,
-                total,
-                done.unit,
-                done.entries,
-                done.new_articles,
-                done.follow_ups,
-            )
-            return
-        self.bar.update(
-            self.task,
-            completed=done.units_done,
-            total=done.units_total,
-            articles=done.new_articles,
-            follow_ups=done.follow_ups,
-        )
-
-
-@cli.command("backfill")
-@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), required=True, help="First day.")
-@click.option(
-    "--until",
-    type=click.DateTime(["%Y-%m-%d"]),
-    default=None,
-    help="Last day, included (default: today in the configured timezone).",
-)
-@click.option("--feeds", "feeds_file", type=click.Path(dir_okay=False), help="Feed list.")
-@click.option(
-    "--urls", "urls_file", type=click.Path(dir_okay=False), help="Article URLs, one a line."
-)
-@click.option(
-    "--archive", "archive_dir", type=click.Path(file_okay=False), help="Folder of saved feeds."
-)
-@click.option("--send", is_flag=True, help="Email the digests of the covered days.")
-@JSON_OPTION
-@click.pass_context
-def backfill_command(
-    ctx: click.Context,
-    since: dt.datetime,
-    until: dt.datetime | None,
-    feeds_file: str | None,
-    urls_file: str | None,
-    archive_dir: str | None,
-    send: bool,
-    as_json: bool,
-) -> None:
-    """Process a past period through the same code as live, each item with its own published
-    time as "now", then write the digests of the covered days. Idempotent; a killed run
-    resumes where it stopped. Source: --feeds (default: the feeds_file setting; RFC 5005
-    archives are followed), --urls or --archive.
-
-    \b
-    Example:
-        monitor backfill --since 2026-01-27 --until 2026-02-01 --archive saved-feeds/
-    """
-    chosen = [(k, v) for k, v in (("urls", urls_file), ("archive", archive_dir)) if v]
-    if feeds_file:
-        chosen.insert(0, ("feeds", feeds_file))
-    if len(chosen) > 1:
-        raise click.UsageError("give one of --feeds, --urls and --archive")
-    settings = settings_from(ctx)
-    kind, path = chosen[0] if chosen else ("feeds", _feeds_file(settings))
-    if not Path(path).exists():
-        raise ConfigError(f"not found: {path}", hint=f"check the --{kind} path")
-    now = dt.datetime.now(dt.UTC)
-    last = until.date() if until else timeutil.local_day(now, settings.timezone)
-    if last < since.date():
-        raise click.UsageError("--until is before --since")
-    _log_lines()
-    stop = threading.Event()
-    # SIGTERM or Ctrl-C ends the backfill after the item in hand; run it again to resume.
-    with _Progress() as progress, scheduler.stop_on_signals(stop):
-        report = pipeline.run_backfill(
-            settings,
-            since.date(),
-            last,
-            pipeline.BackfillSource(kind, path),
-            send=send,
-            now=now,
-            on_progress=progress,
-            stop=stop,
-        )
-    if as_json:
-        print_json(report)
-    else:
-        for line in cli_summaries.backfill_lines(report):
-            print(line)
-    if report.stopped:
-        ctx.exit(130)
 
 
 @cli.command("search")
@@ -436,8 +293,8 @@ def search_command(ctx: click.Context, query: str, limit: int, as_json: bool) ->
 
 
 # Commands of one concern each live in their own module.
-from monitor import cli_baselines, cli_feeds, cli_relevance, cli_scale  # noqa: E402
+from monitor import cli_backfill, cli_baselines, cli_feeds, cli_relevance, cli_scale  # noqa: E402
 
-for _module in (cli_feeds, cli_baselines, cli_relevance, cli_scale):
+for _module in (cli_backfill, cli_feeds, cli_baselines, cli_relevance, cli_scale):
     for _command in _module.COMMANDS:
         cli.add_command(_command)

@@ -1,5 +1,6 @@
-"""What every command prints, and how a failure reads: terminal-safe text, one JSON document,
-the settings of the command line, and MonitorError as one line and a hint."""
+"""What every command prints, and how a failure reads: terminal-safe text and log lines, one
+JSON document, the settings of the command line (and the feed list they name), and
+MonitorError as one line and a hint."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import errno
 import json
 import logging
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +19,7 @@ import click
 
 from monitor import config as config_module
 from monitor.config import Settings
-from monitor.errors import MonitorError
+from monitor.errors import ConfigError, MonitorError
 
 # Control characters (C0 but tab and newline, DEL, C1) and bidi overrides: a feed title with
 # ESC]0;...BEL or ESC[2J would retitle the window or clear the screen when printed.
@@ -42,6 +44,13 @@ def print(*values: Any, **kwargs: Any) -> None:
 class SafeFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         return terminal_safe(super().format(record))
+
+
+def log_lines(level: int = logging.INFO) -> None:
+    """Plain timestamped log lines on stderr, for a supervisor or a pipe."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(SafeFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=level, handlers=[handler])
 
 
 class MonitorGroup(click.Group):
@@ -74,6 +83,16 @@ def _os_hint(exc: OSError) -> str:
 def settings_from(ctx: click.Context, **overrides: Any) -> Settings:
     """Settings from the --config file and the environment, with command-line overrides."""
     return config_module.load(ctx.obj.get("config_file"), **overrides)
+
+
+def feeds_file_from(settings: Settings) -> str:
+    """The feeds_file setting, or ConfigError when no such file exists."""
+    if not Path(settings.feeds_file).is_file():
+        raise ConfigError(
+            f"feed list not found: {settings.feeds_file}",
+            hint="pass --feeds FILE or set feeds_file (see `monitor config`)",
+        )
+    return settings.feeds_file
 
 
 def _json_default(value: Any) -> Any:

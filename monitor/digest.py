@@ -1,37 +1,32 @@
-"""Pure: follow-ups in a time window -> Digest -> HTML and plain text (jinja2 templates).
+"""Pure: follow-ups in a time window -> Digest (monitor/digest_render.py turns it into HTML
+and plain text).
 
-No I/O besides reading the templates, no clock: the window and ``now`` come in as arguments,
-so a backfill produces what the live monitor would have produced.
+No I/O, no clock: the window and ``now`` come in as arguments, so a backfill produces what
+the live monitor would have produced.
 
 Two views of the same follow-ups. ``stories`` (what the email, the page and the feeds show):
 one entry per development, with every baseline it follows up under it (monitor/stories.py
 says when two reports are one development). ``sections``: one per baseline, one item per
 story within it, for code that wants the follow-ups of one baseline.
 
-Everything that came from a feed is untrusted: HTML is rendered with autoescape on, control
-characters are dropped, and only http(s) links are kept.
+Everything that came from a feed is untrusted: control characters are dropped and only
+http(s) links are kept (digest_render.py renders HTML with autoescape on).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import functools
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo
 
-import jinja2
-
-from monitor import plaintext
 from monitor.models import Digest, DigestItem, DigestSection, DigestSource, FeedHealth
-from monitor.stories import group_stories, same_story, table_of_contents
+from monitor.stories import group_stories, same_story
 
-TEMPLATES = Path(__file__).parent / "templates"
 EXTRACT_CHARS = 280
 # Longest title shown: rows stored before feed fields were capped may hold a 1 MB title.
 TITLE_CHARS = 500
@@ -369,55 +364,3 @@ def subject(digest: Digest) -> str:
         lead = lead[: SUBJECT_TITLE_CHARS - 1].rstrip() + "…"
     more = len(digest.stories) - 1
     return f"Alert: {lead}" + (f" (+{more} more)" if more else "")
-
-
-def _environment() -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES),
-        # Autoescape every HTML template; the plain-text one is not markup.
-        autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2",), default=False),
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
-    env.filters["local"] = _local_time
-    return env
-
-
-def _local_time(moment: dt.datetime | None, timezone: str, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    if moment is None:
-        return ""
-    return moment.astimezone(ZoneInfo(timezone)).strftime(fmt)
-
-
-@functools.cache
-def _env() -> jinja2.Environment:
-    return _environment()  # built once: the templates are read-only
-
-
-def _context(digest: Digest, feedback: bool = False) -> dict[str, Any]:
-    return {
-        "d": digest,
-        "feedback": feedback,
-        "subject": subject(digest),
-        "counts": counts(digest),
-        "toc": table_of_contents(digest.stories),
-    }
-
-
-def render_html(digest: Digest, feedback: bool = False) -> str:
-    """``feedback``: right/wrong buttons beside each follow-up, for the pages `monitor serve`
-    shows (they post to it); never in email."""
-    return _env().get_template("digest.html.j2").render(**_context(digest, feedback))
-
-
-def render_text(digest: Digest) -> str:
-    """The plain-text part, wrapped at plaintext.WIDTH columns (URLs are never broken)."""
-    text = _env().get_template("digest.txt.j2").render(**_context(digest))
-    return plaintext.wrap(text)
-
-
-def render_template(name: str, **context: Any) -> str:
-    """Render one of templates/ (HTML ones autoescaped), for the other page builders."""
-    return _env().get_template(name).render(**context)

@@ -14,7 +14,8 @@ import dataclasses
 import datetime as dt
 from collections.abc import Sequence
 
-from monitor.digest import clean, render_template, safe_url
+from monitor.digest import clean, safe_url
+from monitor.digest_render import render_template
 from monitor.models import Baseline, DigestStory
 
 

@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
-from monitor import digest, mail, schedule
+from monitor import digest, digest_render, mail, schedule
 from monitor import entries as decide
 from monitor.config import Settings
 from monitor.dedupe import fingerprint
@@ -270,8 +270,8 @@ def deliver(ctx: JobContext, now: dt.datetime) -> DeliveryReport:
                 kind=daily.kind,
                 key=daily.key,
                 subject=digest.subject(daily),
-                html=digest.render_html(daily),
-                text=digest.render_text(daily),
+                html=digest_render.render_html(daily),
+                text=digest_render.render_text(daily),
                 recipients=tuple(settings.mail_to),
                 message_id=mail.message_id_for(daily.kind, daily.key, settings.list_id),
                 status="skipped" if skip else "pending",

@@ -541,7 +541,7 @@ class FakeTerminal(io.StringIO):
 
 
 def test_backfill_shows_a_progress_bar_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
-    from monitor.cli import _Progress
+    from monitor.cli_backfill import _Progress
 
     terminal = FakeTerminal()
     monkeypatch.setattr(sys, "stderr", terminal)

@@ -15,7 +15,7 @@ from digest_support import (
     store_article,
 )
 
-from monitor import digest, pipeline
+from monitor import digest, digest_render, pipeline
 from storage import digests as outbox
 from storage.matches import matches_between
 
@@ -135,7 +135,7 @@ def test_one_story_from_several_outlets_is_shown_once_with_its_other_sources(
     assert [item.article_id for item in section.items] == [lead, other]
     names = [source.name for source in section.items[0].other_sources]
     assert names == ["Yahoo News", "Financial Times"]
-    text = digest.render_text(pipeline.build_daily_digest(db, s, DAY))
+    text = digest_render.render_text(pipeline.build_daily_digest(db, s, DAY))
     assert text.count("US adds Nvidia H20 chips") == 1  # the FT title is only a source link
 
 
@@ -143,8 +143,8 @@ def test_empty_day_says_nothing_moved(settings, tmp_path) -> None:
     s = digest_settings(settings, tmp_path)
     built = pipeline.build_daily_digest(new_db(s), s, DAY)
     assert built.empty
-    assert "Nothing moved" in digest.render_text(built)
-    assert "Nothing moved" in digest.render_html(built)
+    assert "Nothing moved" in digest_render.render_text(built)
+    assert "Nothing moved" in digest_render.render_html(built)
     assert digest.subject(built).endswith("nothing moved")
 
 

@@ -9,7 +9,7 @@ import datetime as dt
 import pytest
 from digest_support import digest_settings, new_db
 
-from monitor import digest, health, pipeline
+from monitor import digest_render, health, pipeline
 from monitor.match import Matcher
 from monitor.models import FeedState
 
@@ -75,7 +75,7 @@ def test_a_feed_failing_two_days_is_named_once_and_a_blip_is_not(polled) -> None
     s, db = polled
     built = pipeline.build_daily_digest(db, s, DAY, now=DIGEST_AT)
     assert [feed.name for feed in built.attention] == ["broken", "gone"]
-    text, html = digest.render_text(built), digest.render_html(built)
+    text, html = digest_render.render_text(built), digest_render.render_html(built)
     for part, named in ((text, "- {}:"), (html, "<strong>{}</strong>")):
         assert part.count("Feeds that need attention") == 1
         section = part.split("Feeds that need attention", 1)[1]
@@ -90,7 +90,7 @@ def test_an_old_days_digest_says_nothing_about_feeds_now(polled) -> None:
     s, db = polled
     old = pipeline.build_daily_digest(db, s, DAY - dt.timedelta(days=5), now=DIGEST_AT)
     assert old.attention == ()
-    assert "Feeds that need attention" not in digest.render_text(old)
+    assert "Feeds that need attention" not in digest_render.render_text(old)
 
 
 def test_repeated_404_is_disabled_and_a_first_404_only_failing() -> None:

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from digest_support import REPO, digest_settings, iso, new_db, store_article
 
-from monitor import digest, pipeline, plaintext
+from monitor import digest, digest_render, pipeline, plaintext
 from monitor.models import (
     Baseline,
     DigestItem,
@@ -123,7 +123,7 @@ def _flat(text: str) -> str:
 def test_text_and_html_show_each_story_and_passage_once(day) -> None:
     s, db, _, passages = day
     built = pipeline.build_daily_digest(db, s, DAY)
-    text, html = digest.render_text(built), digest.render_html(built)
+    text, html = digest_render.render_text(built), digest_render.render_html(built)
     flat = _flat(text)
     for title in (HUANG, H200_EN, ANTHROPIC):
         assert text.count(title) + html.count(title) >= 2
@@ -147,7 +147,7 @@ def test_text_and_html_show_each_story_and_passage_once(day) -> None:
 
 def test_text_part_is_wrapped_at_76_columns_except_urls(day) -> None:
     s, db, *_ = day
-    text = digest.render_text(pipeline.build_daily_digest(db, s, DAY))
+    text = digest_render.render_text(pipeline.build_daily_digest(db, s, DAY))
     long = [
         line
         for line in text.splitlines()
@@ -198,7 +198,7 @@ def test_extra_fields_on_a_follow_up_row_are_tolerated_and_thread_shown() -> Non
     }
     built = digest.daily_digest([row], DAY, timezone="UTC", base_url="http://x")
     assert built.stories[0].baselines[0].why == "export controls"
-    assert "export controls" in digest.render_text(built)
+    assert "export controls" in digest_render.render_text(built)
 
 
 def test_alert_subject_names_the_lead_story(day) -> None:

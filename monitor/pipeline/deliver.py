@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from sqlite_utils import Database
 
-from monitor import atom, digest, health, mail, serve, timeutil
+from monitor import atom, digest, digest_render, health, mail, serve, timeutil
 from monitor.config import Settings
 from monitor.errors import (
     DeliveryError,
@@ -123,7 +123,7 @@ def build_daily_digest(
 def write_digest_page(settings: Settings, built: Digest, directory: Path | None = None) -> Path:
     """The digest as an HTML page (same content as the email) under <outputs>/digests/."""
     path = (directory or settings.outputs / "digests") / f"{built.kind}-{built.key}.html"
-    atom.write_atomic(path, digest.render_html(built))
+    atom.write_atomic(path, digest_render.render_html(built))
     return path
 
 
@@ -142,8 +142,8 @@ def record_digest(
         kind=built.kind,
         key=built.key,
         subject=digest.subject(built),
-        html=digest.render_html(built),
-        text=digest.render_text(built),
+        html=digest_render.render_html(built),
+        text=digest_render.render_text(built),
         recipients=settings.mail_to,
         message_id=mail.message_id_for(built.kind, built.key, settings.list_id),
         now=now,
@@ -269,7 +269,7 @@ def digest_for_day(
     built = build_daily_digest(db, settings, day, now=now, so_far=day >= today)
     page = write_digest_page(settings, built, out)
     if out is not None:
-        atom.write_atomic(out / f"{built.kind}-{built.key}.txt", digest.render_text(built))
+        atom.write_atomic(out / f"{built.kind}-{built.key}.txt", digest_render.render_text(built))
     if not send:
         return page, DeliveryReport(written=(str(page),))
     if not settings.smtp_host:

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from sqlite_utils import Database
 
-from monitor import atom, digest, pages
+from monitor import atom, digest, digest_render, pages
 from monitor.config import Settings
 from monitor.models import DeliveryReport, Digest, Watchlist
 from monitor.pipeline.deliver import (
@@ -136,10 +136,10 @@ def write_outputs(db: Database, settings: Settings, now: dt.datetime) -> list[Pa
         ),
     }
     latest = latest_digest(db, settings, now, watchlists)
-    files[out / "digest.html"] = digest.render_html(latest, feedback=True)
+    files[out / "digest.html"] = digest_render.render_html(latest, feedback=True)
     yesterday = now.astimezone(ZoneInfo(settings.timezone)).date() - dt.timedelta(days=1)
     if not latest.so_far and latest.key == yesterday.isoformat():
-        files[out / "digests" / f"daily-{latest.key}.html"] = digest.render_html(
+        files[out / "digests" / f"daily-{latest.key}.html"] = digest_render.render_html(
             latest, feedback=True
         )
     for watchlist in watchlists:
