@@ -159,13 +159,13 @@ def _latin_phrases(
     stop = english_stopwords()
     for clause in re.split(r"[,.;:!?()\"“”\[\]—]+\s|\n", paragraph):
         words = _LATIN_WORD.findall(clause)
+        # a possessive ends its noun: a run ending on "Ukraine’s" is a mention of Ukraine
+        bare = [_POSSESSIVE.sub("", w) for w in words]
         for i in range(len(words)):
             for n in range(1, MAX_WORDS + 1):
-                run = words[i : i + n]
-                if len(run) < n:
+                if i + n > len(words):
                     continue
-                # a possessive ends its noun: "Ukraine’s" is a mention of Ukraine
-                run = [*run[:-1], _POSSESSIVE.sub("", run[-1])]
+                run = [*words[i : i + n - 1], bare[i + n - 1]]
                 lowered = [w.lower().replace("’", "'") for w in run]  # We’ve = we've
                 if lowered[0] in stop or lowered[-1] in stop:
                     continue
@@ -291,12 +291,8 @@ def _chinese_tallies(title: str, paragraphs: Sequence[str]) -> dict[str, _Tally]
         if count < MIN_CHINESE_COUNT and gram not in folded_title:
             continue
         tag = tags.get(gram, "")
-        if tag and (tag in _EDGE_TAGS or (tag[0] in "va" and tag != "vn")):
-            # a verb, adverb or particle jieba knows is not a subject, unless general text
-            # rarely writes it: then it names the activity the article is about (外卖
-            # takeout, 停火 ceasefire, 罢免 recall), whatever jieba's one tag per word says
-            if not (tag[0] == "v" and _jieba_idf().get(gram, 0.0) >= JIEBA_TYPICAL_IDF):
-                continue
+        if _function_word(gram, tag):
+            continue
         if _clause_fragment(gram, grams):
             continue
         parts = tuple(jieba.lcut(gram, HMM=False))
@@ -309,6 +305,15 @@ def _chinese_tallies(title: str, paragraphs: Sequence[str]) -> dict[str, _Tally]
             kind = "concept"  # jieba's one tag per word is not this use: 入口 is no place
         tallies[fold(gram)] = _Tally(gram, kind, parts, count, set(where))
     return tallies
+
+
+def _function_word(word: str, tag: str) -> bool:
+    """A verb, adjective, adverb or particle jieba knows: not a subject. Except a verb that
+    general text rarely writes: it names the activity the article is about (外卖 takeout, 停火
+    ceasefire, 罢免 recall), whatever jieba's one tag per word says."""
+    if not tag or not (tag in _EDGE_TAGS or (tag[0] in "va" and tag != "vn")):
+        return False
+    return not (tag[0] == "v" and _jieba_idf().get(word, 0.0) >= JIEBA_TYPICAL_IDF)
 
 
 def is_compound(parts: Sequence[str]) -> bool:
