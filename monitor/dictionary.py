@@ -48,10 +48,11 @@ def _tables() -> tuple[dict[str, list[str]], dict[str, list[str]], frozenset[tup
                 for gloss in (_clean(sense), _abbreviation(sense)):
                     if not gloss or gloss in to_english[simplified]:
                         continue
-                    to_english[simplified].append(gloss)
-                    to_chinese[gloss.casefold()].append(simplified)
-                    if gloss[0].isupper():
-                        proper.add((gloss.casefold(), simplified))
+                    to_english[simplified].append(gloss)  # one sense, whatever its spellings
+                    for spelling in _spellings(gloss):
+                        to_chinese[spelling.casefold()].append(simplified)
+                        if spelling[0].isupper():
+                            proper.add((spelling.casefold(), simplified))
     return dict(to_english), dict(to_chinese), frozenset(proper)
 
 
@@ -64,6 +65,16 @@ def _clean(sense: str) -> str:
     if not gloss or len(gloss.split()) > MAX_GLOSS_WORDS or not gloss.isascii():
         return ""
     return gloss
+
+
+def _spellings(gloss: str) -> list[str]:
+    """The spellings a name's gloss offers as alternatives: "Guomindang or Kuomintang",
+    "Schmidt or Schmitt". A lowercase "dismiss or fire" stays whole: its second half (fire)
+    would be a word of its own."""
+    spellings = gloss.split(" or ")
+    if len(spellings) > 1 and all(s[:1].isupper() for s in spellings):
+        return spellings
+    return [gloss]
 
 
 def _abbreviation(sense: str) -> str:
@@ -82,7 +93,8 @@ def _abbreviation(sense: str) -> str:
 
 def english(simplified: str) -> list[str]:
     """English glosses of a simplified Chinese word, most common sense first."""
-    return _tables()[0].get(simplified, [])[:GLOSSES_PER_WORD]
+    senses = _tables()[0].get(simplified, [])[:GLOSSES_PER_WORD]
+    return [spelling for sense in senses for spelling in _spellings(sense)]
 
 
 def is_common_noun(simplified: str) -> bool:
@@ -90,7 +102,8 @@ def is_common_noun(simplified: str) -> bool:
     (Japan) or 华为 (Huawei)."""
     glosses, _, proper = _tables()
     senses = glosses.get(simplified, [])
-    return bool(senses) and not any((g.casefold(), simplified) in proper for g in senses)
+    spellings = [s for sense in senses for s in _spellings(sense)]
+    return bool(spellings) and not any((s.casefold(), simplified) in proper for s in spellings)
 
 
 def chinese(phrase: str, frequency: dict[str, int] | None = None) -> list[str]:

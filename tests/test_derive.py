@@ -668,3 +668,12 @@ def test_a_sense_that_lists_renderings_gives_its_first_and_its_short_form() -> N
     assert dictionary.english("成田机场") == ["Narita Airport"]
     assert "东京" in dictionary.chinese("Tokyo")
     assert "成田机场" not in dictionary.chinese("Tokyo")
+
+
+def test_a_name_glossed_with_alternative_spellings_gives_each() -> None:
+    """CC-CEDICT: 国民党 /Guomindang or Kuomintang (KMT), the Nationalist Party/: English news
+    writes one of the spellings, never both joined by "or"; "dismiss or fire" stays whole."""
+    assert dictionary.english("国民党") == ["Guomindang", "Kuomintang", "KMT"]
+    assert "国民党" in dictionary.chinese("Kuomintang")
+    assert "国民党" in dictionary.chinese("Guomindang")
+    assert dictionary._spellings("dismiss or fire") == ["dismiss or fire"]
