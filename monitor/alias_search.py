@@ -3,7 +3,7 @@ Latin alias must respect ("amd" is not in "amdocs"; a plural "s" may follow)."""
 
 from __future__ import annotations
 
-from monitor.text import fold_forms
+from monitor.text import fold_forms, is_word_char, on_word_edges
 
 
 def alias_keys(alias: str) -> set[str]:
@@ -14,23 +14,6 @@ def alias_keys(alias: str) -> set[str]:
 def searchable(key: str) -> bool:
     # One Latin letter or one Han character would hit almost every text.
     return len(key) >= 2 and not key.isdigit()
-
-
-def is_word_char(ch: str) -> bool:
-    return ch.isascii() and ch.isalnum()
-
-
-def bounded(text: str, start: int, end: int, key: str) -> bool:
-    """Latin-script edges of an alias must sit on word boundaries ("amd" not in "amdocs").
-
-    A trailing plural "s" is allowed after a lower-case word or an acronym ("gpus", "h20s").
-    """
-    if is_word_char(key[0]) and start > 0 and is_word_char(text[start - 1]):
-        return False
-    if is_word_char(key[-1]) and end < len(text) and is_word_char(text[end]):
-        if text[end] != "s" or (end + 1 < len(text) and is_word_char(text[end + 1])):
-            return False
-    return True
 
 
 def inflected(text: str, start: int, end: int, key: str, inflections: tuple[str, ...]) -> bool:
@@ -54,6 +37,6 @@ def inside_word(text: str, last: int, key: str, longer: dict[str, str]) -> bool:
 def find_bounded(text: str, key: str) -> int:
     """Where ``key`` first occurs in ``text`` on word boundaries, or -1."""
     start = text.find(key)
-    while start >= 0 and not bounded(text, start, start + len(key), key):
+    while start >= 0 and not on_word_edges(text, start, start + len(key), key):
         start = text.find(key, start + 1)
     return start

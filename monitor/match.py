@@ -20,7 +20,6 @@ import ahocorasick
 
 from monitor.alias_search import (
     alias_keys,
-    bounded,
     find_bounded,
     inflected,
     inside_word,
@@ -55,7 +54,7 @@ from monitor.rule_score import (
     is_topic,
     score,
 )
-from monitor.text import fold
+from monitor.text import fold, on_word_edges
 from monitor.vocabulary import AllWordsAlias, AmountAlias
 
 LEAD_CHARS = 160  # of folded body text; feed summaries put the news first
@@ -151,7 +150,7 @@ class Matcher:
                     group_words[key] = (zone, groups)
             if not targets:
                 continue
-            if not bounded(text, start, end_index + 1, key):
+            if not on_word_edges(text, start, end_index + 1, key):
                 continue
             if inside_word(text, end_index, key, rules.longer_words):
                 continue

@@ -58,13 +58,17 @@ def chinese_share(text: str) -> float:
     return len(_CJK_CHAR.findall(text)) / max(1, len(text))
 
 
+def is_word_char(ch: str) -> bool:
+    """A Latin letter or digit: what a Latin-script key's edges must not touch."""
+    return ch.isascii() and ch.isalnum()
+
+
 def on_word_edges(text: str, start: int, end: int, key: str) -> bool:
     """``key`` at text[start:end] is whole: a Latin-script edge of it touches no other letter
-    or digit (a plural "s" may follow); Chinese needs no edges."""
-
-    def word(ch: str) -> bool:
-        return ch.isascii() and ch.isalnum()
-
-    if word(key[0]) and start > 0 and word(text[start - 1]):
+    or digit ("amd" is not in "amdocs"), except a plural "s" that ends the word ("gpus",
+    "h20s"; not "chip" in "chipsets"). Chinese needs no edges."""
+    if is_word_char(key[0]) and start > 0 and is_word_char(text[start - 1]):
         return False
-    return not (word(key[-1]) and end < len(text) and word(text[end]) and text[end] != "s")
+    if is_word_char(key[-1]) and end < len(text) and is_word_char(text[end]):
+        return text[end] == "s" and not (end + 1 < len(text) and is_word_char(text[end + 1]))
+    return True

@@ -20,7 +20,7 @@ from monitor.config import Settings
 from monitor.derive import derive, fold
 from monitor.errors import WatchlistError
 from monitor.models import AliasData, Baseline, KnownName, Watchlist
-from monitor.text import fold_forms
+from monitor.text import fold_forms, on_word_edges
 from monitor.watchlist import (
     load_aliases,
     load_baseline_index,
@@ -677,3 +677,14 @@ def test_a_name_glossed_with_alternative_spellings_gives_each() -> None:
     assert "国民党" in dictionary.chinese("Kuomintang")
     assert "国民党" in dictionary.chinese("Guomindang")
     assert dictionary._spellings("dismiss or fire") == ["dismiss or fire"]
+
+
+def test_derive_counts_a_name_on_the_same_word_edges_as_matching() -> None:
+    """One rule for where a Latin key is a whole word, in the article's counts, in the
+    background's frequencies and in matching: a plural "s" may end it, a longer word may not
+    ("chip" is not in "chipsets", as "amd" is not in "amdocs")."""
+    text = "chips, chipsets and amdocs"
+    assert on_word_edges(text, 0, 4, "chip")
+    assert not on_word_edges(text, 7, 11, "chip")
+    assert not on_word_edges(text, 20, 23, "amd")
+    assert on_word_edges("芯片战略", 0, 2, "芯片")
