@@ -44,6 +44,12 @@ _CJK_RANGE = "\u3400-\u4dbf\u4e00-\u9fff"
 MAX_CHINESE_CHARS = 8
 _CLAUSE = re.compile(r"[，。！？；：、,.!?;:“”\"'‘’「」『』（）()《》〈〉【】\[\]—\n]+")
 _LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9'’\-\.&]*[A-Za-z0-9]|[A-Za-z]")
+# A middle initial ("Donald J. Trump"): its full stop ends no clause, and names go without it.
+_INITIAL = re.compile(r"\b([A-Z][a-z]+) [A-Z]\. (?=[A-Z][a-z])")
+# Where and from whom wire copy opens: "SAN FRANCISCO (AP) — ", "WASHINGTON, Dec 5 (Reuters) -"
+_DATELINE = re.compile(
+    r"^[A-Z][A-Z.' ]{2,}(?:, [A-Za-z0-9.' ]+)?\s*(?:\([A-Za-z ]+\)\s*)?[—–-]+\s+"
+)
 _POSSESSIVE = re.compile(r"(?<=[A-Za-z])['’]s$")
 _ROMAN = re.compile(r"^(?:[ivxlcdm]+)$", re.IGNORECASE)
 # Headings and references of legal and official English: "Section 4", "Sec. 2", "(a)".
@@ -105,8 +111,13 @@ ALIGNED = 0.5  # a string cut across jieba's words half the time (国游客 in �
 EXTENDS = 0.8  # a string followed (or preceded) by the same character this often is a fragment
 
 
-def _chinese_runs(paragraph: str) -> list[str]:
-    return [run for run in re.findall(f"[{_CJK_RANGE}]+", paragraph) if len(run) >= 2]
+def _chinese_runs(paragraph: str) -> list[tuple[str, bool]]:
+    """Runs of Chinese characters, each with whether a figure comes right before it."""
+    return [
+        (found.group(), found.start() > 0 and paragraph[found.start() - 1].isdigit())
+        for found in re.finditer(f"[{_CJK_RANGE}]+", paragraph)
+        if len(found.group()) >= 2
+    ]
 
 
 def _chinese_phrases(paragraphs: Sequence[str]) -> dict[str, tuple[int, set[int]]]:
@@ -116,15 +127,17 @@ def _chinese_phrases(paragraphs: Sequence[str]) -> dict[str, tuple[int, set[int]
     continues with the same character is a fragment of a longer one and is dropped."""
     counts: Counter[str] = Counter()
     aligned: Counter[str] = Counter()  # occurrences that start and end on jieba's word edges
+    after_figure: Counter[str] = Counter()  # 亿至 of 535亿至565亿: a unit, not a word
     where: dict[str, set[int]] = defaultdict(set)
     for number, paragraph in enumerate(paragraphs, 1):
-        for run in _chinese_runs(paragraph):
+        for run, figure_before in _chinese_runs(paragraph):
             edges = _word_edges(run)
             for size in range(2, min(MAX_CHINESE_CHARS, len(run)) + 1):
                 for i in range(len(run) - size + 1):
                     gram = run[i : i + size]
                     counts[gram] += 1
                     aligned[gram] += i in edges and i + size in edges
+                    after_figure[gram] += i == 0 and figure_before
                     where[gram].add(number)
     kept = {g: c for g, c in counts.items() if c >= 2}
     # the most frequent one-character extension of each string, on either side
@@ -138,6 +151,8 @@ def _chinese_phrases(paragraphs: Sequence[str]) -> dict[str, tuple[int, set[int]
         if gram[0] in _STOP_START or gram[-1] in _STOP_EDGE:
             continue
         if extended.get(gram, 0) >= EXTENDS * count or aligned[gram] < ALIGNED * count:
+            continue
+        if after_figure[gram] * 2 >= count:
             continue
         result[gram] = (count, where[gram])
     return result
@@ -154,11 +169,15 @@ def _word_edges(run: str) -> set[int]:
 
 def _latin_phrases(
     paragraph: str, names: frozenset[str] = frozenset()
-) -> Iterable[tuple[str, str, tuple[str, ...]]]:
-    """``names``: everyday words the article uses as names (see _names_among_words)."""
+) -> Iterable[tuple[str, str, tuple[str, ...], bool]]:
+    """Phrases with their kind, words, and whether their clause is set in capitals.
+    ``names``: everyday words the article uses as names (see _names_among_words)."""
     stop = english_stopwords()
+    paragraph = _INITIAL.sub(r"\1 ", paragraph)
     for clause in re.split(r"[,.;:!?()\"“”\[\]—]+\s|\n", paragraph):
-        words = _LATIN_WORD.findall(clause)
+        written = _LATIN_WORD.findall(clause)
+        words = _unshouted(written)
+        shouted = words != written
         # a possessive ends its noun: a run ending on "Ukraine’s" is a mention of Ukraine
         bare = [_POSSESSIVE.sub("", w) for w in words]
         for i in range(len(words)):
@@ -180,7 +199,19 @@ def _latin_phrases(
                 if _clause_like(run, lowered, capitals, stop) and text not in names:
                     continue
                 kind = "name" if capitals else "concept"
-                yield text, kind, tuple(run)
+                yield text, kind, tuple(run), shouted
+
+
+def _unshouted(words: list[str]) -> list[str]:
+    """The words of a clause set in capitals ("ENSURING AMERICAN SOVEREIGNTY OVER ITS SKIES:"),
+    as prose would write them: capitals there say nothing of a name, so only a short word that
+    is no everyday English (UAS, FAA) stays an acronym."""
+    if len(words) < 2 or not all(w.isupper() for w in words):
+        return words
+    return [
+        w if len(w) <= ACRONYM_CHARS and not dictionary.is_common_english(w) else w.lower()
+        for w in words
+    ]
 
 
 def _clause_like(
@@ -308,12 +339,16 @@ def _chinese_tallies(title: str, paragraphs: Sequence[str]) -> dict[str, _Tally]
 
 
 def _function_word(word: str, tag: str) -> bool:
-    """A verb, adjective, adverb or particle jieba knows: not a subject. Except a verb that
-    general text rarely writes: it names the activity the article is about (外卖 takeout, 停火
-    ceasefire, 罢免 recall), whatever jieba's one tag per word says."""
+    """A verb, adjective, adverb or particle jieba knows: not a subject. Except a verb or an
+    adjective that general text rarely writes: it names what the article is about (外卖
+    takeout, 停火 ceasefire, 罢免 recall, 节俭 frugal), whatever jieba's one tag per word says."""
     if not tag or not (tag in _EDGE_TAGS or (tag[0] in "va" and tag != "vn")):
         return False
-    return not (tag[0] == "v" and _jieba_idf().get(word, 0.0) >= JIEBA_TYPICAL_IDF)
+    return not (tag[0] in "va" and _rare(word))
+
+
+def _rare(word: str) -> bool:
+    return _jieba_idf().get(word, 0.0) >= JIEBA_TYPICAL_IDF
 
 
 def is_compound(parts: Sequence[str]) -> bool:
@@ -341,7 +376,9 @@ def _clause_fragment(gram: str, grams: dict[str, tuple[int, set[int]]]) -> bool:
         return False
     # built of real words (two of two characters or more) around a verb or a preposition:
     # 中国获得先进, 美国对中国; an unknown name cut into single characters is not (优/必选)
-    if sum(len(w) >= 2 for w, _ in words) >= 2 and any(t in _CLAUSE_TAGS for _, t in words):
+    # 电磁弹射 (electromagnetic catapult) is a term: a rare verb (弹射) is no clause's verb
+    clause_words = [w for w, t in words if t in _CLAUSE_TAGS and not (t == "v" and _rare(w))]
+    if sum(len(w) >= 2 for w, _ in words) >= 2 and clause_words:
         return True
     first, last = words[0], words[-1]
     if (first[1] in _EDGE_TAGS or first[1][0] in "vp") and gram[len(first[0]) :] in grams:
@@ -393,10 +430,13 @@ def _latin_tallies(paragraphs: Sequence[str]) -> dict[str, _Tally]:
     tallies: dict[str, _Tally] = {}
     title_case = [_title_case(p) for p in paragraphs]
     names = _names_among_words([p for p, t in zip(paragraphs, title_case, strict=True) if not t])
+    first_prose = next((n for n, t in enumerate(title_case[1:], 2) if not t), 0)
     for number, (paragraph, headline) in enumerate(zip(paragraphs, title_case, strict=True), 1):
-        for text, kind, parts in _latin_phrases(paragraph, names):
+        if number == first_prose:
+            paragraph = _DATELINE.sub("", paragraph)
+        for text, kind, parts, shouted in _latin_phrases(paragraph, names):
             # capitals in a title-case line or a shouted run ("HIGHER EDUCATION:") say nothing
-            prose = not headline and not (len(parts) > 1 and all(p.isupper() for p in parts))
+            prose = not headline and not shouted
             key = fold(text)
             tally = tallies.get(key)
             if tally is None:
@@ -408,6 +448,7 @@ def _latin_tallies(paragraphs: Sequence[str]) -> dict[str, _Tally]:
             tally.count += 1
             assert tally.paragraphs is not None
             tally.paragraphs.add(number)
+    _merge_plurals(tallies)
     # "United" inside "United States", "Order dated" inside "Executive Order dated"
     extended: Counter[str] = Counter()
     for key, tally in tallies.items():
@@ -416,6 +457,18 @@ def _latin_tallies(paragraphs: Sequence[str]) -> dict[str, _Tally]:
             for part in (" ".join(words[:-1]), " ".join(words[1:])):
                 extended[part] = max(extended[part], tally.count)
     return {k: t for k, t in tallies.items() if extended.get(k, 0) < EXTENDS * t.count}
+
+
+def _merge_plurals(tallies: dict[str, _Tally]) -> None:
+    """ "drones" is a mention of "drone" when the article writes both: one subject, under the
+    singular, which matching finds in either form (an alias may take a plural "s")."""
+    for key in [k for k in tallies if k.endswith("s") and k[:-1] in tallies]:
+        plural, singular = tallies.pop(key), tallies[key[:-1]]
+        assert plural.paragraphs is not None
+        assert singular.paragraphs is not None
+        singular.count += plural.count
+        singular.paragraphs |= plural.paragraphs
+        singular.in_prose = singular.in_prose or plural.in_prose
 
 
 def lead_paragraphs(paragraphs: Sequence[str]) -> set[int]:

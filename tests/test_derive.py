@@ -688,3 +688,48 @@ def test_derive_counts_a_name_on_the_same_word_edges_as_matching() -> None:
     assert not on_word_edges(text, 7, 11, "chip")
     assert not on_word_edges(text, 20, 23, "amd")
     assert on_word_edges("芯片战略", 0, 2, "芯片")
+
+
+def _article_file(name: str) -> tuple[str, list[str]]:
+    paragraphs = (DATA / name).read_text(encoding="utf-8").split("\n")
+    return paragraphs[0], paragraphs
+
+
+def test_an_official_text_makes_no_names_of_its_headings_initials_or_plurals() -> None:
+    """A White House fact sheet: "ENSURING AMERICAN SOVEREIGNTY OVER ITS SKIES:" opens a
+    paragraph in capitals, "President Donald J. Trump" has an initial, "drone" and "drones"
+    are one subject."""
+    from monitor.keyphrases import extract
+
+    title, paragraphs = _article_file("wh-drone-airspace-fact-sheet.txt")
+    found = {p.text: p for p in extract(title, paragraphs, default_background())}
+    assert not {"SKIES", "AMERICAN", "President Donald", "SOVEREIGNTY"} & set(found)
+    assert "President Donald Trump" in found or "Donald Trump" in found
+    assert "drone" in found
+    assert "drones" not in found
+    assert found["drone"].count >= 15  # both forms counted
+    assert found["UAS"].kind == "name"  # an acronym in a shouted heading stays one
+
+
+def test_a_wire_dateline_is_not_a_subject() -> None:
+    from monitor.keyphrases import extract
+
+    title, paragraphs = _article_file("ap-pge-shutoff.txt")  # "SAN FRANCISCO (AP) — ..."
+    found = {p.text for p in extract(title, paragraphs, default_background())}
+    assert "SAN" not in found
+    assert {"PG&E", "fire danger"} <= found
+
+
+def test_rare_verbs_and_adjectives_make_terms_and_figures_make_no_words() -> None:
+    """电磁弹射 (electromagnetic catapult: a noun and a rare verb) is a term, 节俭 (frugal: a rare
+    adjective) a subject; 亿至 of "535亿至565亿" is a unit between figures, not a word."""
+    from monitor.keyphrases import extract
+    from monitor.text import convert
+
+    def found(name: str) -> set[str]:
+        simplified = [convert(line, "tw2sp") for line in _article_file(name)[1]]
+        return {p.text for p in extract(simplified[0], simplified, default_background())}
+
+    assert "电磁弹射" in found("bbc-fujian-carrier-excerpt.zh-Hant.txt")
+    assert "节俭" in found("bbc-youth-frugal-excerpt.zh-Hant.txt")
+    assert not {"亿至", "亿美元"} & found("meta-earnings-excerpt.zh-Hans.txt")
