@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import replace
@@ -37,6 +38,9 @@ CREDIT_MAX_WEIGHT = 0.2  # as monitor.derive caps the author
 CONTEXT_SHARE = 0.04  # in more than this share of ordinary news, a place is only context
 ROLE_OF_KIND = {"person": "actor", "body": "actor", "name": "actor", "place": "actor"}
 ROLE_OF_TYPE = {"concept": "thread", "policy": "thread"}
+# a Latin-script name in parentheses right after a Chinese one: （Keir Starmer）, (GDP)
+# (the first of several: 澳洲安全情报组织（Australian Security Intelligence Organisation，ASIO）)
+_LATIN_IN_PARENTHESES = r"\s*[（(]\s*([A-Za-z][A-Za-z0-9 .'&\-]{0,50}[A-Za-z0-9.])\s*[)）,，;；]"
 TYPE_OF_KIND = {"person": "person", "body": "body", "name": "company", "place": "place"}
 
 
@@ -102,6 +106,7 @@ def subjects(
         centrality[name] = max(weight, entity.weight) if in_title else weight
     entities = [_reweighed(e, centrality.get(e.name)) for e in merged.values()]
     entities.extend(new)
+    entities = _with_own_renderings(entities, "\n".join(simplified))
     entities = [_credit_down(e, credits, folded_title) for e in entities]
     entities.sort(key=lambda e: (-e.weight, e.name.casefold()))
     return tuple(entities), _threads(entities)
@@ -143,6 +148,41 @@ def _usages(
         )
         for entity, n in counts.items()
     }
+
+
+def _with_own_renderings(entities: Sequence[Entity], text: str) -> list[Entity]:
+    """A Chinese name nothing knows in English that the article follows with its name in
+    Latin script, in parentheses (斯塔默（Keir Starmer）, 南利斯特（Tom Nunlist）), takes that
+    name as its English alias: the article's own rendering. A subject read from the
+    parenthesis alone is the same one and joins it. Not for a word the dictionary glosses:
+    模型 (model) of 大型语言模型（LLM） ends where a longer term does."""
+    result = list(entities)
+    joined: set[str] = set()  # names of the Latin-only subjects that joined a Chinese one
+    for index, entity in enumerate(entities):
+        if "en" in entity.aliases:
+            continue
+        rendering = _rendering(entity, text)
+        if not rendering:
+            continue
+        twins = [
+            e
+            for e in entities
+            if e.name.casefold() == rendering.casefold() and "zh-Hans" not in e.aliases
+        ]
+        joined.update(e.name for e in twins)
+        weight = max([entity.weight, *(e.weight for e in twins)])
+        aliases = {**entity.aliases, "en": (rendering,)}
+        result[index] = replace(entity, aliases=aliases, weight=weight)
+    return [e for e in result if e.name not in joined]
+
+
+def _rendering(entity: Entity, text: str) -> str:
+    for alias in entity.aliases.get("zh-Hans", ()):
+        if has_chinese(alias):
+            found = re.search(re.escape(alias) + _LATIN_IN_PARENTHESES, text)
+            if found:
+                return found.group(1)
+    return ""
 
 
 def _credit_down(entity: Entity, credits: Sequence[str], title: str) -> Entity:
