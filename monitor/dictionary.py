@@ -21,10 +21,13 @@ _ABBREVIATION = re.compile(r"\(([A-Z][A-Za-z]{1,5})\)")
 _PARENS = re.compile(r"\([^)]*\)|\[[^\]]*\]")
 # Senses that are not a translation: cross-references, classifiers, surnames, readings.
 _NOT_A_GLOSS = re.compile(
-    r"^(?:variant of|old variant|see |see also|cl:|surname|abbr\.|also written|also pr\.|"
+    r"^(?:variant of|old variant|see |see also|lit\. |cl:|surname|abbr\.|also written|also pr\.|"
     r"used in|erhua|archaic|japanese variant|taiwan pr\.|\(?old\)?|\(bound form\))",
     re.IGNORECASE,
 )
+# Senses of slang, insult or a dialect: no rendering for news (二毛子 "(slang) Ukraine",
+# 美国佬 "an American (derog.)")
+_REGISTER = re.compile(r"\((?:slang|Internet slang|derog\.|dialect|vulgar|Cantonese|pejorative)\)")
 MAX_GLOSS_WORDS = 4
 GLOSSES_PER_WORD = 2
 CHINESE_PER_GLOSS = 2
@@ -57,7 +60,7 @@ def _tables() -> tuple[dict[str, list[str]], dict[str, list[str]], frozenset[tup
 
 
 def _clean(sense: str) -> str:
-    if not sense or _NOT_A_GLOSS.match(sense.strip()):
+    if not sense or _NOT_A_GLOSS.match(sense.strip()) or _REGISTER.search(sense):
         return ""
     # the first of a list of renderings: "US Federal Reserve, the US central bank"
     gloss = _PARENS.sub("", sense).split(";")[0].split(",")[0].strip(" ,.")

@@ -746,3 +746,12 @@ def test_a_chinese_name_takes_the_latin_name_the_article_gives_it_in_parentheses
     assert burgess.aliases["en"] == ("Mike Burgess",)
     assert "Mike Burgess" not in {e.name for e in watchlist.entities}
     assert burgess.weight >= 0.5
+
+
+def test_slang_insults_and_literal_senses_are_no_renderings() -> None:
+    """CC-CEDICT: 二毛子 /lit. secondary foreigner/.../(slang) Ukraine/; 美国佬 /an American
+    (derog.)/a Yankee/: a baseline on Ukraine or America must not search news for them."""
+    assert "二毛子" not in dictionary.chinese("Ukraine")
+    assert "美国佬" not in dictionary.chinese("American")
+    assert "乌克兰" in dictionary.chinese("Ukraine")
+    assert not any(g.startswith("lit.") for g in dictionary.english("二毛子"))
