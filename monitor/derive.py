@@ -18,6 +18,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from monitor import dictionary
 from monitor.background import Background, default_background
 from monitor.baseline_text import slug, text_from_markdown, text_from_plain
 from monitor.merge import merge
@@ -142,6 +143,8 @@ def derive(
     for entry in found.values():
         if title and any(fold(a) in title for s in entry.aliases.values() for a in s):
             entry.lead = 1.0
+        if entry.type == "person" and not entry.reviewed and not _reads_as_person(entry, text):
+            entry.type = "concept"
     named = _weigh(list(found.values()), baseline)
     entities, threads = subjects(
         baseline.title,
@@ -151,6 +154,28 @@ def derive(
         (baseline.outlet, baseline.author),
     )
     return Watchlist(baseline=baseline, entities=entities, paragraphs=paragraphs, threads=threads)
+
+
+def _reads_as_person(entry: _Found, text: str) -> bool:
+    """Two or three capitalised words are a person's name unless one of them is everyday
+    English ("Joint Statement", "Low-Value Imports", "Temporary Flight Restrictions"), the
+    first is no given name the dictionary knows (Mark, Jeff) and the article never names the
+    person by the last word alone ("Quinlan said")."""
+    words = entry.name.split()
+    if has_chinese(entry.name) or not any(dictionary.is_common_english(w) for w in words):
+        return True
+    if dictionary.is_name(words[0]):
+        return True
+    last = re.compile(rf"(?<![\w-]){re.escape(words[-1])}(?![\w-])")
+    return any(_not_after_a_name(text, found.start()) for found in last.finditer(text))
+
+
+def _not_after_a_name(text: str, start: int) -> bool:
+    """The word at ``start`` stands alone: no capitalised word right before it (Quinlan in
+    "said Quinlan", not Imports in "Regulating Imports")."""
+    before = text[:start].rstrip(" ").rsplit(maxsplit=1)
+    word = before[-1].lstrip("(\"“‘'[") if before else ""
+    return not word[:1].isupper() or word[-1:] in ".:;!?"
 
 
 def _count(entry: _Found, paragraph: int, sentence: int, lead: float) -> None:

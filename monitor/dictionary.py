@@ -139,6 +139,14 @@ def is_common_english(word: str) -> bool:
     )
 
 
+def is_name(word: str) -> bool:
+    """A word CC-CEDICT gives as the rendering of a name (Mark of 马克, Jeff of 杰夫), whatever
+    else it means in lower case (a mark)."""
+    key = word.casefold()
+    _, table, proper = _tables()
+    return any((key, chinese) in proper for chinese in table.get(key, ()))
+
+
 def is_participle(word: str) -> bool:
     """A regular past form whose stem, not the word, is a gloss: signed (sign), announced
     (announce), planned (plan); not speed or need, glosses themselves."""

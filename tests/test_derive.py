@@ -755,3 +755,15 @@ def test_slang_insults_and_literal_senses_are_no_renderings() -> None:
     assert "美国佬" not in dictionary.chinese("American")
     assert "乌克兰" in dictionary.chinese("Ukraine")
     assert not any(g.startswith("lit.") for g in dictionary.english("二毛子"))
+
+
+def test_capitalised_words_are_a_person_only_when_they_read_as_one(
+    fresh: dict[str, Watchlist],
+) -> None:
+    """The tariff order's "Low-Value Imports" is a heading of what it regulates, not a
+    person; Donald Trump is one."""
+    entities = {e.name: e for e in fresh["wh-reciprocal-tariff-pause"].entities}
+    assert entities["Low-Value Imports"].type == "concept"
+    assert entities["Donald Trump"].type == "person"
+    assert dictionary.is_name("Mark")
+    assert not dictionary.is_name("Joint")
