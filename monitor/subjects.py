@@ -106,6 +106,7 @@ def subjects(
         centrality[name] = max(weight, entity.weight) if in_title else weight
     entities = [_reweighed(e, centrality.get(e.name)) for e in merged.values()]
     entities.extend(new)
+    entities = _with_full_names(entities)
     entities = _with_own_renderings(entities, "\n".join(simplified))
     entities = [_credit_down(e, credits, folded_title) for e in entities]
     entities.sort(key=lambda e: (-e.weight, e.name.casefold()))
@@ -148,6 +149,26 @@ def _usages(
         )
         for entity, n in counts.items()
     }
+
+
+def _with_full_names(entities: Sequence[Entity]) -> list[Entity]:
+    """A foreign name written in full once (邁克·伯吉斯) and by its last part after that (伯吉斯)
+    is one subject: the last part's, which the article weighs by its use, with the full name
+    among its aliases."""
+    by_name = {e.name: e for e in entities}
+    joined: set[str] = set()
+    for entity in entities:
+        surname = convert(entity.name.rsplit("·", 1)[-1], "tw2sp")
+        target = by_name.get(surname)
+        if "·" not in entity.name or entity.reviewed or target is None or target is entity:
+            continue
+        aliases = dict(target.aliases)
+        for script in ("zh-Hans", "zh-Hant"):
+            aliases[script] = _unique([*aliases.get(script, ()), *entity.aliases.get(script, ())])
+        weight = max(target.weight, entity.weight)
+        by_name[surname] = replace(target, aliases=aliases, weight=weight)
+        joined.add(entity.name)
+    return [by_name[e.name] for e in entities if e.name not in joined]
 
 
 def _with_own_renderings(entities: Sequence[Entity], text: str) -> list[Entity]:
