@@ -154,7 +154,7 @@ _QUOTED_PLAN = re.compile(
 )
 # Characters used to write foreign names in Chinese (斯科特·辛格, 約翰·史密斯). A name before or
 # after the "·" is the run of these next to it; 研究员 before it or 表示 after it are not.
-_TRANSLITERATION = frozenset(
+TRANSLITERATION = frozenset(
     "阿埃艾爱愛安昂奥奧巴拔柏班邦保鲍鮑贝貝本比彼毕畢宾賓波伯博布查达達戴丹道德登邓鄧迪蒂丁东東"
     "杜多厄恩尔爾法凡菲费費芬丰豐弗福盖蓋甘冈岡高戈格根古瓜哈海汉漢豪赫亨洪华華惠霍基吉加贾賈"
     "杰傑捷金津卡凯凱坎康柯科克肯库庫夸奎昆拉莱萊兰蘭朗劳勞勒雷蕾黎里裡裏理丽麗利莉廉列林琳"
@@ -204,10 +204,10 @@ def _edge_word(word: str) -> bool:
 def _clean_dot_name(candidate: str) -> str:
     before, _, after = candidate.partition("·")
     start = len(before)
-    while start > 0 and before[start - 1] in _TRANSLITERATION and len(before) - start < 4:
+    while start > 0 and before[start - 1] in TRANSLITERATION and len(before) - start < 4:
         start -= 1
     end = 0
-    while end < len(after) and after[end] in _TRANSLITERATION and end < 5:
+    while end < len(after) and after[end] in TRANSLITERATION and end < 5:
         end += 1
     before, after = before[start:], after[:end]
     return f"{before}·{after}" if before and after else ""

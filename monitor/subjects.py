@@ -22,6 +22,7 @@ from monitor import dictionary, keyphrases
 from monitor.background import Background
 from monitor.keyphrases import Phrase, Usage, extract, is_boilerplate, is_compound, lead_paragraphs
 from monitor.models import Entity, Passage, Thread, split_sentences
+from monitor.names import TRANSLITERATION
 from monitor.text import convert, fold, has_chinese, on_word_edges
 
 # A short form in at most this share of ordinary news is rare enough to stand for the name: not
@@ -271,14 +272,17 @@ def _entity(phrase: Phrase, weight: float, share: float, paragraphs: Sequence[st
 
 def _with_short_forms(entity: Entity, phrase: Phrase, background: Background) -> Entity:
     """A long Chinese name nothing knows is often cut short in headlines (普发现金 -> 普发,
-    高市早苗 -> 早苗): its two- and three-character heads and tails join its aliases when
+    高市早苗 -> 早苗): its two-character head and tail join its aliases when
     ordinary news never uses them and jieba's dictionary does not know them as words."""
     text = phrase.text
     if not has_chinese(text) or len(text) < 4 or entity.role == "context":
         return entity
     if text in _jieba_frequency() or is_compound(phrase.parts):
         return entity  # a word, or a compound of words (人工智能公司): not a name to shorten
-    shorts = {text[:n] for n in (2, 3)} | {text[-n:] for n in (2, 3)}
+    if all(ch in TRANSLITERATION for ch in text):
+        return entity  # a foreign name (南利斯特): its halves are no names of it
+    # halves of two characters: a cut of three leaves a piece of a word (发现金, 市早苗, 锋锂业)
+    shorts = {text[:2], text[-2:]}
     shorts = {s for s in shorts if s not in _jieba_frequency() and has_chinese(s)}
     rare = background.document_frequency(fold(s) for s in shorts)
     ceiling = max(2, round(RARE_SHARE * background.size))

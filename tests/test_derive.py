@@ -207,6 +207,8 @@ def test_a_long_name_nothing_knows_is_also_found_by_its_short_form(
         pytest.skip(f"{OTHER_BASELINES} is not on this machine")
     handout = next(e for e in fresh["bbc-taiwan-cash-handout"].entities if e.name == "普发现金")
     assert "普发" in handout.aliases["zh-Hans"]  # headlines say 普發1萬
+    # a cut of three characters is a piece of a word: 发现金 would find 发现金矿
+    assert not {"发现金", "普发现"} & set(handout.aliases["zh-Hans"])
     assert "普發現金" in handout.aliases["zh-Hant"]
     assert not handout.reviewed  # listed for review: no dictionary knows it
 
@@ -227,6 +229,24 @@ def test_a_short_form_ordinary_news_rarely_uses_stands_for_the_name(
     watchlist = derive(baseline, text, load_aliases(WATCHLISTS / "aliases.yaml"), background)
     handout = next(e for e in watchlist.entities if e.name == "普发现金")
     assert ("普发" in handout.aliases["zh-Hans"]) is kept
+
+
+def test_a_foreign_name_written_in_chinese_is_not_cut_short() -> None:
+    """南利斯特 (Nunlist): halves of a transliteration (南利, 斯特) are no names of it."""
+    from monitor.keyphrases import Phrase
+    from monitor.subjects import _entity, _with_short_forms
+
+    paragraphs = ["", "南利斯特表示，普发现金。", "南利斯特说，普发现金。"]
+    nunlist = Phrase("南利斯特", "南利斯特", "name", 1.0, 3, (2, 3), ("南", "利斯特"), False)
+    entity = _with_short_forms(
+        _entity(nunlist, 0.5, 0.0, paragraphs), nunlist, default_background()
+    )
+    assert entity.aliases["zh-Hans"] == ("南利斯特",)
+    handout = Phrase("普发现金", "普发现金", "name", 1.0, 3, (2, 3), ("普", "发现", "金"), False)
+    entity = _with_short_forms(
+        _entity(handout, 0.5, 0.0, paragraphs), handout, default_background()
+    )
+    assert "普发" in entity.aliases["zh-Hans"]
 
 
 def test_boilerplate_of_legal_english_is_not_a_subject(fresh: dict[str, Watchlist]) -> None:
