@@ -107,6 +107,7 @@ _STOP_EDGE = frozenset(
 # 年, 月 and 日 close a date (2025年, 3月, 5日) but open words and names: 日本, 日元, 月之暗面
 _STOP_START = _STOP_EDGE - frozenset("年月日")
 MIN_CHINESE_COUNT = 3
+SHORT_ARTICLE_CHARS = 1000  # below this, twice is as telling as three times
 ALIGNED = 0.5  # a string cut across jieba's words half the time (国游客 in 中国游客) is not one
 EXTENDS = 0.8  # a string followed (or preceded) by the same character this often is a fragment
 
@@ -318,8 +319,11 @@ def _chinese_tallies(title: str, paragraphs: Sequence[str]) -> dict[str, _Tally]
     folded_title = fold(title)
     tallies = {}
     grams = _chinese_phrases(paragraphs)
+    # a short article names its subjects fewer times (美团 twice in five paragraphs)
+    short = sum(len(p) for p in paragraphs) < SHORT_ARTICLE_CHARS
+    least = MIN_CHINESE_COUNT - 1 if short else MIN_CHINESE_COUNT
     for gram, (count, where) in grams.items():
-        if count < MIN_CHINESE_COUNT and gram not in folded_title:
+        if count < least and gram not in folded_title:
             continue
         tag = tags.get(gram, "")
         if _function_word(gram, tag):

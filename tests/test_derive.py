@@ -790,3 +790,10 @@ def test_capitalised_words_are_a_person_only_when_they_read_as_one(
     assert entities["Donald Trump"].type == "person"
     assert dictionary.is_name("Mark")
     assert not dictionary.is_name("Joint")
+
+
+def test_a_short_article_s_subject_named_twice_is_one(fresh: dict[str, Watchlist]) -> None:
+    """The Kuaishou note is five paragraphs long: 美团, where half its takeout offers came
+    from, is named twice, as often as a short article names anything."""
+    names = {e.name for e in fresh["ithome-kuaishou-delivery-exit"].entities}
+    assert "美团" in names or "Meituan" in names
