@@ -31,6 +31,7 @@ _REGISTER = re.compile(r"\((?:slang|Internet slang|derog\.|dialect|vulgar|Canton
 MAX_GLOSS_WORDS = 4
 GLOSSES_PER_WORD = 2
 CHINESE_PER_GLOSS = 2
+AMBIGUOUS = 10  # Chinese words one English word renders
 
 
 @functools.lru_cache(maxsize=1)
@@ -137,6 +138,12 @@ def is_common_english(word: str) -> bool:
         len(stem) >= 3 and any((stem, w) not in proper for w in table.get(stem, ()))
         for stem in stems
     )
+
+
+def is_ambiguous(word: str) -> bool:
+    """One English word that renders many Chinese words (model: 31, lead: 23, control: 45),
+    so that in English news it means something else most of the time."""
+    return " " not in word and len(set(_tables()[1].get(word.casefold(), ()))) >= AMBIGUOUS
 
 
 def is_name(word: str) -> bool:

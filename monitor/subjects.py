@@ -306,7 +306,8 @@ def _display_name(phrase: Phrase, aliases: dict[str, tuple[str, ...]]) -> str:
 
 def _aliases(phrase: Phrase) -> dict[str, tuple[str, ...]]:
     if has_chinese(phrase.text):
-        english = dictionary.english(phrase.text)
+        # an English word that renders a dozen Chinese ones (model, lead) finds other news
+        english = [e for e in dictionary.english(phrase.text) if not dictionary.is_ambiguous(e)]
         if not english and phrase.kind == "concept":
             composed = dictionary.compose(list(phrase.parts))
             english = [composed] if composed else []

@@ -797,3 +797,17 @@ def test_a_short_article_s_subject_named_twice_is_one(fresh: dict[str, Watchlist
     from, is named twice, as often as a short article names anything."""
     names = {e.name for e in fresh["ithome-kuaishou-delivery-exit"].entities}
     assert "美团" in names or "Meituan" in names
+
+
+def test_an_english_word_of_many_chinese_senses_is_no_alias() -> None:
+    """模型 glossed "model", which renders 31 Chinese words: English news about fashion models
+    or business models would be candidates. 关税 keeps "tariff" (three)."""
+    from monitor.keyphrases import Phrase
+    from monitor.subjects import _aliases
+
+    model = Phrase("模型", "模型", "concept", 1.0, 3, (2, 3), ("模型",), False)
+    assert "model" not in _aliases(model).get("en", ())
+    tariff = Phrase("关税", "关税", "concept", 1.0, 3, (2, 3), ("关税",), False)
+    assert "tariff" in _aliases(tariff)["en"]
+    assert dictionary.is_ambiguous("model")
+    assert not dictionary.is_ambiguous("think tank")
