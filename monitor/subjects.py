@@ -153,23 +153,55 @@ def _usages(
 
 
 def _with_full_names(entities: Sequence[Entity]) -> list[Entity]:
-    """A foreign name written in full once (邁克·伯吉斯) and by its last part after that (伯吉斯)
-    is one subject: the last part's, which the article weighs by its use, with the full name
-    among its aliases."""
+    """A person written in full once and by the last name after that is one subject, weighed
+    by the article's use of the last name. 邁克·伯吉斯 joins 伯吉斯 (whose dictionary English
+    it keeps); "Tova Noel" takes in "Noel", whose renderings as a given name (托马斯 of Thomas)
+    would find other people."""
     by_name = {e.name: e for e in entities}
     joined: set[str] = set()
     for entity in entities:
-        surname = convert(entity.name.rsplit("·", 1)[-1], "tw2sp")
-        target = by_name.get(surname)
-        if "·" not in entity.name or entity.reviewed or target is None or target is entity:
+        last = _last_name(entity)
+        target = by_name.get(last) if last else None
+        if target is None or target is entity or target.name in joined:
             continue
-        aliases = dict(target.aliases)
-        for script in ("zh-Hans", "zh-Hant"):
-            aliases[script] = _unique([*aliases.get(script, ()), *entity.aliases.get(script, ())])
         weight = max(target.weight, entity.weight)
-        by_name[surname] = replace(target, aliases=aliases, weight=weight)
-        joined.add(entity.name)
+        if has_chinese(last):
+            aliases = dict(target.aliases)
+            for script in ("zh-Hans", "zh-Hant"):
+                aliases[script] = _unique(
+                    [*aliases.get(script, ()), *entity.aliases.get(script, ())]
+                )
+            by_name[last] = replace(target, aliases=aliases, weight=weight)
+            joined.add(entity.name)
+        else:
+            aliases = {**entity.aliases, "en": _unique([entity.name, last])}
+            by_name[entity.name] = replace(
+                target,
+                name=entity.name,
+                type="person",
+                role="actor",
+                aliases=aliases,
+                weight=weight,
+                passages=tuple(
+                    sorted(
+                        {*target.passages, *entity.passages},
+                        key=lambda p: (p.paragraph, p.sentence),
+                    )
+                ),
+            )
+            joined.add(last)
     return [by_name[e.name] for e in entities if e.name not in joined]
+
+
+def _last_name(entity: Entity) -> str:
+    """The name a person goes by after the first mention: 伯吉斯 of 邁克·伯吉斯, Noel of Tova
+    Noel; empty for a name the curated data knows, or no person's."""
+    if entity.reviewed or entity.type != "person":
+        return ""
+    if "·" in entity.name:
+        return convert(entity.name.rsplit("·", 1)[-1], "tw2sp")
+    words = entity.name.split()
+    return words[-1] if len(words) > 1 and not has_chinese(entity.name) else ""
 
 
 def _with_own_renderings(entities: Sequence[Entity], text: str) -> list[Entity]:

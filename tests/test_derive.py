@@ -811,3 +811,17 @@ def test_an_english_word_of_many_chinese_senses_is_no_alias() -> None:
     assert "tariff" in _aliases(tariff)["en"]
     assert dictionary.is_ambiguous("model")
     assert not dictionary.is_ambiguous("think tank")
+
+
+def test_a_person_named_in_full_then_by_surname_is_one_subject() -> None:
+    """Jose Mourinho once, Mourinho after that: one person, under the full name, found by
+    either; not a person and a second, surname-only subject."""
+    title, paragraphs = _article_file("sky-mourinho-spurs.txt")
+    baseline = Baseline(id="spurs", title=title, language="en", published=None, path="")
+    watchlist = derive(baseline, "\n".join(paragraphs), load_aliases(WATCHLISTS / "aliases.yaml"))
+    entities = {e.name: e for e in watchlist.entities}
+    assert "Mourinho" not in entities
+    mourinho = entities["Jose Mourinho"]
+    assert mourinho.type == "person"
+    assert set(mourinho.aliases["en"]) >= {"Jose Mourinho", "Mourinho"}
+    assert mourinho.weight == max(e.weight for e in watchlist.entities)
