@@ -825,3 +825,16 @@ def test_a_person_named_in_full_then_by_surname_is_one_subject() -> None:
     assert mourinho.type == "person"
     assert set(mourinho.aliases["en"]) >= {"Jose Mourinho", "Mourinho"}
     assert mourinho.weight == max(e.weight for e in watchlist.entities)
+
+
+def test_a_phrase_built_on_the_outlet_s_name_is_a_credit_not_a_subject() -> None:
+    """界面新闻记者 ("a 界面新闻 reporter") comes back in every quote of the outlet's own report;
+    it says who asked, not what the article is about."""
+    title, paragraphs = _article_file("jiemian-microloan-excerpt.zh-Hans.txt")
+    baseline = Baseline(
+        id="loans", title=title, language="zh-Hans", published=None, path="", outlet="界面新闻"
+    )
+    watchlist = derive(baseline, "\n".join(paragraphs), load_aliases(WATCHLISTS / "aliases.yaml"))
+    reporter = [e for e in watchlist.entities if "界面新闻" in e.name]
+    assert reporter
+    assert all(e.weight <= 0.2 for e in reporter)
