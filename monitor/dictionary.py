@@ -49,6 +49,8 @@ def _tables() -> tuple[dict[str, list[str]], dict[str, list[str]], frozenset[tup
                 continue
             simplified, senses = found.group(2), found.group(3)
             for sense in senses.split("/"):
+                if not _translation(sense):
+                    continue
                 for gloss in (_clean(sense), _abbreviation(sense)):
                     if not gloss or gloss in to_english[simplified]:
                         continue
@@ -60,9 +62,12 @@ def _tables() -> tuple[dict[str, list[str]], dict[str, list[str]], frozenset[tup
     return dict(to_english), dict(to_chinese), frozenset(proper)
 
 
+def _translation(sense: str) -> bool:
+    """A sense that renders the word: not a cross-reference, a reading, slang or an insult."""
+    return bool(sense) and not _NOT_A_GLOSS.match(sense.strip()) and not _REGISTER.search(sense)
+
+
 def _clean(sense: str) -> str:
-    if not sense or _NOT_A_GLOSS.match(sense.strip()) or _REGISTER.search(sense):
-        return ""
     # the first of a list of renderings: "US Federal Reserve, the US central bank"
     gloss = _PARENS.sub("", sense).split(";")[0].split(",")[0].strip(" ,.")
     gloss = re.sub(r"^(?:to|a|an|the) ", "", gloss)
@@ -84,7 +89,7 @@ def _spellings(gloss: str) -> list[str]:
 def _abbreviation(sense: str) -> str:
     """The short form a sense gives in parentheses: Fed of "US Federal Reserve (Fed)", WTO."""
     found = _ABBREVIATION.search(sense) if "(" in sense else None
-    if found is None or _NOT_A_GLOSS.match(sense.strip()):
+    if found is None:
         return ""
     short = found.group(1)
     # capitals (WTO, EU), or the head of one of the sense's words (Fed of Federal); not a

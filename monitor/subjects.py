@@ -245,9 +245,10 @@ def _credit_down(entity: Entity, credits: Sequence[str], title: str) -> Entity:
     "our reporter", sixteen times in one interview): at most CREDIT_MAX_WEIGHT. Not when the
     title names it too: a company's own release is about the company."""
     credited = [fold(c) for c in credits if c and len(fold(c)) >= 2]
-    names = [fold(alias) for alias in entity.all_aliases()]
-    on_credit = any(_named_in(entity, credit) for credit in credited) or any(
-        _names(credit, name) for credit in credited for name in names
+    names = [name for name in (fold(a) for a in entity.all_aliases()) if len(name) >= 2]
+    # one of its names in a credit (晚点 of 晚点 LatePost), or a credit in one of its names
+    on_credit = any(
+        _names(name, credit) or _names(credit, name) for credit in credited for name in names
     )
     if not on_credit or _named_in(entity, title):
         return entity
