@@ -80,6 +80,7 @@ class _Found:
     passages: list[tuple[int, int]] = field(default_factory=list)
     mentions: float = 0
     lead: float = 0.0  # 1 when in the title, 0.5 in the opening or a heading
+    named: bool = False  # written by a name or alias, not only by an ambiguous mention form
 
 
 # --- deriving ----------------------------------------------------------------------------
@@ -111,13 +112,14 @@ def derive(
             folded = fold(sentence)
             hits = index.find(folded)
             matched = [folded[start:stop] for start, stop, _ in hits]
-            for _, _, name_index in hits:
+            for start, stop, name_index in hits:
                 known, *parents = index.with_parents(name_index)
                 entry = found.get(known.name)
                 if entry is None:
                     entry = found[known.name] = _Found(
                         known.name, known.type, known_aliases(known), True, known.max_weight
                     )
+                entry.named = entry.named or folded[start:stop] not in index.mention_forms
                 _count(entry, number, sentence_number, lead)
                 for parent in parents:
                     parent_credit[parent.name] = parent_credit.get(parent.name, 0) + 1
@@ -133,10 +135,11 @@ def derive(
                 entry = found.get(key)
                 if entry is None:
                     entry = found[key] = _Found(
-                        surface, kind, unknown_aliases(surface, language), False
+                        surface, kind, unknown_aliases(surface, language), False, named=True
                     )
                 _count(entry, number, sentence_number, lead)
 
+    found = {key: entry for key, entry in found.items() if entry.named}
     for name, credit in parent_credit.items():
         if name in found:  # a product's mentions add to its maker's, at half the value
             found[name].mentions += PARENT_CREDIT * credit

@@ -54,6 +54,13 @@ _POSSESSIVE = re.compile(r"(?<=[A-Za-z])['’]s$")
 _ROMAN = re.compile(r"^(?:[ivxlcdm]+)$", re.IGNORECASE)
 # Headings and references of legal and official English: "Section 4", "Sec. 2", "(a)".
 _REFERENCE = re.compile(r"^(?:sec(?:tion)?\.?|subsection|paragraph|part|clause|annex)\b", re.I)
+# what kind of document the baseline is, not what it is about: the White House's "Joint
+# Statement on United States-Ukraine Meeting" is not about joint statements
+_DOCUMENT = re.compile(
+    r"^(?:joint |presidential )?(?:executive orders?|statements?|fact sheets?|proclamations?"
+    r"|memorand(?:um|a)|press releases?|readouts?|remarks|briefings?|presidential actions?)$",
+    re.IGNORECASE,
+)
 TITLE_BOOST = 1.0
 LEAD_BOOST = 0.5
 LEAD_PARAGRAPHS = 2
@@ -391,8 +398,9 @@ def _clause_fragment(gram: str, grams: dict[str, tuple[int, set[int]]]) -> bool:
 
 
 def is_boilerplate(text: str) -> bool:
-    """Headings and references of official English: roman numerals, "Section 4", "Sec."."""
-    return bool(_ROMAN.match(text) or _REFERENCE.match(text))
+    """Headings, references and document kinds of official English: roman numerals,
+    "Section 4", "Sec.", "Executive Order", "Joint Statement"."""
+    return bool(_ROMAN.match(text) or _REFERENCE.match(text) or _DOCUMENT.match(text))
 
 
 MID_SENTENCE_NAME = 2  # capitalised inside a sentence this often, never in lower case

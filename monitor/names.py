@@ -71,12 +71,18 @@ class KnownIndex:
         self.by_name = {known.name.casefold(): known for known in data.names}
         self.automaton = ahocorasick.Automaton()
         forms: dict[str, int] = {}
+        named: set[tuple[str, int]] = set()
         for index, known in enumerate(data.names):
-            for alias in (*known_aliases(known).values(), known.mentions, (known.name,)):
+            for alias in (*known_aliases(known).values(), (known.name,), known.mentions):
                 for form in alias:
                     for folded in sorted(fold_forms(form), key=lambda f: f != fold(form)):
                         if len(folded) >= 2 or has_chinese(folded):
                             forms.setdefault(folded, index)  # the first curated entry wins
+                            if alias is not known.mentions:
+                                named.add((folded, index))
+        # forms that only find a name the article also writes out: 商务部 is the US
+        # Department of Commerce in an article on US export rules, China's in most others
+        self.mention_forms = frozenset(f for f, i in forms.items() if (f, i) not in named)
         for folded, index in forms.items():
             self.automaton.add_word(folded, (index, folded))
         self.forms = forms

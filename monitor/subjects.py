@@ -82,7 +82,7 @@ def subjects(
         if owner is not None:
             centrality[owner.name] = max(centrality.get(owner.name, 0.0), weight)
             continue
-        if len(new) < SUBJECTS:
+        if len(new) < SUBJECTS and not is_boilerplate(phrase.text):
             share = frequency.get(phrase.key, 0) / max(1, background.size)
             entity = _entity(phrase, weight, share, paragraphs)
             new.append(_with_short_forms(entity, phrase, background))

@@ -257,6 +257,19 @@ def test_boilerplate_of_legal_english_is_not_a_subject(fresh: dict[str, Watchlis
     assert not found
 
 
+def test_the_kind_of_document_is_not_a_subject(fresh: dict[str, Watchlist]) -> None:
+    """An executive order is about tariffs, a joint statement about peace talks: neither is
+    about executive orders or joint statements. A numbered order it amends is a subject."""
+    if "wh-reciprocal-tariff-pause" not in fresh or "wh-us-ukraine-geneva-talks" not in fresh:
+        pytest.skip(f"{OTHER_BASELINES} or {MORE_BASELINES} is not on this machine")
+    tariffs = {e.name for e in fresh["wh-reciprocal-tariff-pause"].entities}
+    talks = {e.name for e in fresh["wh-us-ukraine-geneva-talks"].entities}
+    assert "Executive Order" not in tariffs
+    assert "Executive Order 14257" in tariffs
+    assert "Joint Statement" not in talks
+    assert {"Ukraine", "peace"} <= talks
+
+
 def test_threads_group_subjects_the_same_paragraphs_develop(
     fresh: dict[str, Watchlist],
 ) -> None:
@@ -288,6 +301,29 @@ def test_passages_point_at_the_sentence_naming_the_entity(fresh: dict[str, Watch
 
 def _simplified_baseline() -> Baseline:
     return Baseline("t", "", "zh-Hans", None, "")
+
+
+def test_an_ambiguous_mention_form_alone_brings_in_no_curated_name(
+    fresh: dict[str, Watchlist],
+) -> None:
+    # the report on Japan-China relations names 中国商务部, China's ministry, three times;
+    # 商务部 is a mention form of the US Department of Commerce in the curated data
+    if "jiemian-takaichi-japan-china" not in fresh:
+        pytest.skip(f"{OTHER_BASELINES} is not on this machine")
+    names = {e.name for e in fresh["jiemian-takaichi-japan-china"].entities}
+    assert "US Department of Commerce" not in names
+
+
+def test_a_mention_form_counts_for_a_name_the_article_writes() -> None:
+    commerce = KnownName(
+        "US Department of Commerce", "agency", {"zh-Hans": ("美国商务部",)}, ("商务部",)
+    )
+    data = AliasData(names=(commerce,))
+    written = derive(_simplified_baseline(), "美国商务部发布新规。\n商务部表示将执行。\n", data)
+    alone = derive(_simplified_baseline(), "商务部发布新规。\n商务部表示将执行。\n", data)
+    entity = next(e for e in written.entities if e.name == commerce.name)
+    assert [p.paragraph for p in entity.passages] == [1, 2]
+    assert commerce.name not in {e.name for e in alone.entities}
 
 
 def test_traditional_only_alias_finds_simplified_text() -> None:
