@@ -5,7 +5,8 @@ texts, their index and the curated alias data, then `derive` for every baseline.
     python benchmarks/derive_scratch.py watchlists/baselines /tmp/derived-dev
 
 Prints the seconds each baseline took, cold (the first run in this process also loads jieba's
-dictionary and CC-CEDICT) and warm (a second run, what every later baseline costs), against
+dictionary and CC-CEDICT's tables, from the user's cache folder once a run has written them
+there) and warm (a second run, what every later baseline costs), against
 the goal of 5 s per baseline, and each baseline's ten most central subjects.
 """
 

@@ -874,3 +874,20 @@ def test_a_phrase_built_on_the_outlet_s_name_is_a_credit_not_a_subject() -> None
     reporter = [e for e in watchlist.entities if "界面新闻" in e.name]
     assert reporter
     assert all(e.weight <= 0.2 for e in reporter)
+
+
+def test_the_dictionary_tables_are_read_once_and_kept_in_a_cache(tmp_path: Path) -> None:
+    """Reading CC-CEDICT is half of deriving a first baseline: the tables are kept in a cache
+    file; a damaged one is read again from the dictionary, a folder that cannot be written
+    only costs the reading."""
+    cache = tmp_path / "monitor" / "cedict.pickle"
+    built = dictionary.cached_tables(cache)
+    assert cache.exists()
+    assert "tariff" in built[0]["关税"]
+    assert dictionary.cached_tables(cache) == built
+    cache.write_bytes(b"not a pickle")
+    assert dictionary.cached_tables(cache) == built
+    assert dictionary.cached_tables(cache) == built  # and written back whole
+    blocked = tmp_path / "file"
+    blocked.write_text("a file, not a folder")
+    assert dictionary.cached_tables(blocked / "cedict.pickle") == built

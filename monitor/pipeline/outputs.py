@@ -136,12 +136,11 @@ def write_outputs(db: Database, settings: Settings, now: dt.datetime) -> list[Pa
         ),
     }
     latest = latest_digest(db, settings, now, watchlists)
-    files[out / "digest.html"] = digest_render.render_html(latest, feedback=True)
+    page = digest_render.render_html(latest, feedback=True)
+    files[out / "digest.html"] = page
     yesterday = now.astimezone(ZoneInfo(settings.timezone)).date() - dt.timedelta(days=1)
     if not latest.so_far and latest.key == yesterday.isoformat():
-        files[out / "digests" / f"daily-{latest.key}.html"] = digest_render.render_html(
-            latest, feedback=True
-        )
+        files[out / "digests" / f"daily-{latest.key}.html"] = page
     for watchlist in watchlists:
         files.update(_baseline_outputs(db, settings, now, watchlist))
     files[out / "index.html"] = _index(
