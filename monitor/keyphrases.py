@@ -156,7 +156,7 @@ def _chinese_phrases(paragraphs: Sequence[str]) -> dict[str, tuple[int, set[int]
                 extended[part] = max(extended[part], count)
     result = {}
     for gram, count in kept.items():
-        if gram[0] in _STOP_START or gram[-1] in _STOP_EDGE:
+        if gram[0] in _STOP_START or (gram[-1] in _STOP_EDGE and not _institution(gram)):
             continue
         if extended.get(gram, 0) >= EXTENDS * count or aligned[gram] < ALIGNED * count:
             continue
@@ -164,6 +164,22 @@ def _chinese_phrases(paragraphs: Sequence[str]) -> dict[str, tuple[int, set[int]
             continue
         result[gram] = (count, where[gram])
     return result
+
+
+_INSTITUTION_ENDS = frozenset("会所")
+_NOUN_TAGS = frozenset({"n", "nt", "nz", "j"})
+_NOT_AN_INSTITUTION = frozenset({"ns", "nr", "r"})
+
+
+def _institution(gram: str) -> bool:
+    """A body whose name ends in 会 or 所, that jieba's dictionary knows as a noun: 立法会,
+    交易所, 中常会; not a place or a pronoun followed by "will" (美国会, 他们会)."""
+    tags = jieba.posseg.dt.word_tag_tab
+    return (
+        gram[-1] in _INSTITUTION_ENDS
+        and tags.get(gram) in _NOUN_TAGS
+        and tags.get(gram[:-1]) not in _NOT_AN_INSTITUTION
+    )
 
 
 def _word_edges(run: str) -> set[int]:

@@ -891,3 +891,19 @@ def test_the_dictionary_tables_are_read_once_and_kept_in_a_cache(tmp_path: Path)
     blocked = tmp_path / "file"
     blocked.write_text("a file, not a folder")
     assert dictionary.cached_tables(blocked / "cedict.pickle") == built
+
+
+def test_a_body_whose_name_ends_in_hui_or_suo_is_a_subject() -> None:
+    """会 and 所 end no word after a pronoun or a place (他们会, 美国会: "they will", "the US
+    will"), but they end the names of bodies: the Hong Kong report is about the 立法會."""
+    title, paragraphs = _article_file("bbc-hk-legco-excerpt.zh-Hant.txt")
+    baseline = Baseline("legco", title, "zh-Hant", None, "", outlet="BBC News 中文")
+    watchlist = derive(baseline, "\n".join(paragraphs), load_aliases(WATCHLISTS / "aliases.yaml"))
+    top = sorted(watchlist.entities, key=lambda e: -e.weight)[:10]
+    assert any("立法會" in e.all_aliases() for e in top), [e.name for e in top]
+    will = derive(
+        _simplified_baseline(),
+        "美国会继续施压。\n美国会提高关税。\n美国会限制出口。\n交易所宣布停牌。\n",
+        AliasData(),
+    )
+    assert "美国会" not in {e.name for e in will.entities}
