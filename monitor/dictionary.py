@@ -80,12 +80,12 @@ def _cache_file() -> Path | None:
     try:
         stat = DICTIONARY_FILE.stat()
         source = Path(__file__).read_bytes()
-    except OSError:
-        return None
+        root = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    except (OSError, RuntimeError):
+        return None  # no home folder (a service account): read the dictionary each time
     key = hashlib.sha256(
         b"\n".join([source, f"{stat.st_size} {stat.st_mtime_ns}".encode(), sys.version.encode()])
     ).hexdigest()[:16]
-    root = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(root) / "monitor" / f"cedict-{key}.pickle"
 
 
