@@ -182,6 +182,15 @@ def _institution(gram: str) -> bool:
     )
 
 
+# adjectives of yake's stop list that open names (New York, Eastern Equine Encephalitis, Best
+# Buy, Old Trafford): stop words at the edge of a lowercase phrase, not of a capitalised one
+_NAME_ADJECTIVES = frozenset({"eastern", "new", "first", "old", "best", "last"})
+
+
+def _capitalised(run: Sequence[str]) -> bool:
+    return all(w[:1].isupper() for w in run)
+
+
 def _word_edges(run: str) -> set[int]:
     edges = {0}
     end = 0
@@ -210,7 +219,8 @@ def _latin_phrases(
                     continue
                 run = [*words[i : i + n - 1], bare[i + n - 1]]
                 lowered = [w.lower().replace("’", "'") for w in run]  # We’ve = we've
-                if lowered[0] in stop or lowered[-1] in stop:
+                opens_name = lowered[0] in _NAME_ADJECTIVES and n > 1 and _capitalised(run)
+                if (lowered[0] in stop and not opens_name) or lowered[-1] in stop:
                     continue
                 if any(w in stop and w not in _INNER_WORDS for w in lowered[1:-1]):
                     continue  # "respect to imports": a clause, not a phrase

@@ -907,3 +907,14 @@ def test_a_body_whose_name_ends_in_hui_or_suo_is_a_subject() -> None:
         AliasData(),
     )
     assert "美国会" not in {e.name for e in will.entities}
+
+
+def test_an_adjective_of_the_stop_list_may_open_a_name() -> None:
+    """The stop words "Eastern" and "New" end no lowercase phrase ("new rules") but open
+    names: the AP report is about Eastern Equine Encephalitis, not "Equine Encephalitis"."""
+    title, paragraphs = _article_file("cbs-eee-michigan.txt")
+    baseline = Baseline("eee", title, "en", None, "", outlet="CBS Detroit")
+    watchlist = derive(baseline, "\n".join(paragraphs), load_aliases(WATCHLISTS / "aliases.yaml"))
+    top = [e.name for e in sorted(watchlist.entities, key=lambda e: -e.weight)[:3]]
+    assert top[0] == "Eastern Equine Encephalitis", top
+    assert "Equine Encephalitis" not in {e.name for e in watchlist.entities}
