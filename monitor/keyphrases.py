@@ -187,10 +187,6 @@ def _institution(gram: str) -> bool:
 _NAME_ADJECTIVES = frozenset({"eastern", "new", "first", "old", "best", "last"})
 
 
-def _capitalised(run: Sequence[str]) -> bool:
-    return all(w[:1].isupper() for w in run)
-
-
 def _word_edges(run: str) -> set[int]:
     edges = {0}
     end = 0
@@ -219,7 +215,8 @@ def _latin_phrases(
                     continue
                 run = [*words[i : i + n - 1], bare[i + n - 1]]
                 lowered = [w.lower().replace("’", "'") for w in run]  # We’ve = we've
-                opens_name = lowered[0] in _NAME_ADJECTIVES and n > 1 and _capitalised(run)
+                capitals = all(w[0].isupper() for w in run)
+                opens_name = lowered[0] in _NAME_ADJECTIVES and n > 1 and capitals
                 if (lowered[0] in stop and not opens_name) or lowered[-1] in stop:
                     continue
                 if any(w in stop and w not in _INNER_WORDS for w in lowered[1:-1]):
@@ -229,7 +226,6 @@ def _latin_phrases(
                     continue
                 if any("." in w and len(w) <= 5 for w in run):
                     continue  # a.m., U.S.C., Sec.: abbreviations, not subjects
-                capitals = all(w[0].isupper() for w in run)
                 if _clause_like(run, lowered, capitals, stop) and text not in names:
                     continue
                 kind = "name" if capitals else "concept"

@@ -73,13 +73,16 @@ class KnownIndex:
         forms: dict[str, int] = {}
         named: set[tuple[str, int]] = set()
         for index, known in enumerate(data.names):
-            for alias in (*known_aliases(known).values(), (known.name,), known.mentions):
-                for form in alias:
-                    for folded in sorted(fold_forms(form), key=lambda f: f != fold(form)):
-                        if len(folded) >= 2 or has_chinese(folded):
-                            forms.setdefault(folded, index)  # the first curated entry wins
-                            if alias is not known.mentions:
-                                named.add((folded, index))
+            names = [f for a in known_aliases(known).values() for f in a] + [known.name]
+            for form, is_name in [
+                *((f, True) for f in names),
+                *((f, False) for f in known.mentions),
+            ]:
+                for folded in sorted(fold_forms(form), key=lambda f: f != fold(form)):
+                    if len(folded) >= 2 or has_chinese(folded):
+                        forms.setdefault(folded, index)  # the first curated entry wins
+                        if is_name:
+                            named.add((folded, index))
         # forms that only find a name the article also writes out: 商务部 is the US
         # Department of Commerce in an article on US export rules, China's in most others
         self.mention_forms = frozenset(f for f, i in forms.items() if (f, i) not in named)
