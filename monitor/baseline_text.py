@@ -3,6 +3,7 @@ and the baseline id made from that title."""
 
 from __future__ import annotations
 
+import html
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -11,6 +12,9 @@ from monitor.models import split_paragraphs
 from monitor.text import has_chinese
 
 _MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+# Markdown may carry HTML inline (the White House's exports underline headings with <span>):
+# its tags and comments are markup, their text and entities are the article's.
+_HTML_TAG = re.compile(r"<!--.*?-->|</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?>", re.DOTALL)
 _MD_MARK = re.compile(r"(\*\*|__|\*|_|`)")
 
 
@@ -23,6 +27,7 @@ def text_from_markdown(markdown: str) -> tuple[str, str]:
     if front:
         markdown = markdown[front.end() :]
         title = _front_matter_title(front.group(1))
+    markdown = html.unescape(_HTML_TAG.sub("", markdown))
     blocks: list[str] = []
     for block in re.split(r"\n\s*\n", markdown):
         for item in _MD_ITEM.split(block.strip()):

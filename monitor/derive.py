@@ -41,7 +41,7 @@ from monitor.names import (
     unknown_candidates,
 )
 from monitor.subjects import subjects
-from monitor.text import convert, fold, has_chinese
+from monitor.text import LATIN_LETTER, LATIN_LOWER, convert, fold, has_chinese
 
 __all__ = [
     "CHINESE_SCRIPTS",
@@ -66,6 +66,8 @@ AUTHOR_MAX_WEIGHT = 0.2  # the baseline's author wrote it; the article is not ab
 PARENT_CREDIT = 0.5  # a mention of Qwen is half a mention of Alibaba
 UNREVIEWED_FACTOR = 0.7  # an unknown name counts for less until someone reviews it
 HEADING_MAX_CHARS = 40
+
+_LOWERCASE_WORD = re.compile(rf"(?<![{LATIN_LETTER}])[{LATIN_LOWER}]+(?![{LATIN_LETTER}])")
 
 
 @dataclass
@@ -101,7 +103,7 @@ def derive(
     found: dict[str, _Found] = {}
     parent_credit: dict[str, int] = {}
     # A capitalised word that also appears in lower case is an ordinary word (Today, Proclamation).
-    common_words = set(re.findall(r"(?<![A-Za-z])[a-z]+(?![A-Za-z])", text))
+    common_words = set(_LOWERCASE_WORD.findall(text))
     lead_paragraphs = _lead_paragraphs(paragraphs)
     headings = {n for n, p in enumerate(paragraphs, 1) if _is_heading(p)}
     title = fold(baseline.title)

@@ -26,7 +26,7 @@ import jieba.posseg
 
 from monitor import dictionary
 from monitor.background import Background
-from monitor.text import fold, has_chinese
+from monitor.text import LATIN_LETTER, LATIN_LOWER, LATIN_UPPER, fold, has_chinese
 
 jieba.setLogLevel(60)  # jieba prints its dictionary loading to stderr otherwise
 
@@ -43,14 +43,18 @@ NAME_TAGS = {"nr": "person", "nrt": "person", "nrfg": "person", "ns": "place", "
 _CJK_RANGE = "\u3400-\u4dbf\u4e00-\u9fff"
 MAX_CHINESE_CHARS = 8
 _CLAUSE = re.compile(r"[，。！？；：、,.!?;:“”\"'‘’「」『』（）()《》〈〉【】\[\]—\n]+")
-_LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9'’\-\.&]*[A-Za-z0-9]|[A-Za-z]")
+_LATIN_WORD = re.compile(
+    rf"[{LATIN_LETTER}][{LATIN_LETTER}0-9'’\-\.&]*[{LATIN_LETTER}0-9]|[{LATIN_LETTER}]"
+)
 # A middle initial ("Donald J. Trump"): its full stop ends no clause, and names go without it.
-_INITIAL = re.compile(r"\b([A-Z][a-z]+) [A-Z]\. (?=[A-Z][a-z])")
+_INITIAL = re.compile(
+    rf"\b([{LATIN_UPPER}][{LATIN_LOWER}]+) [{LATIN_UPPER}]\. (?=[{LATIN_UPPER}][{LATIN_LOWER}])"
+)
 # Where and from whom wire copy opens: "SAN FRANCISCO (AP) — ", "WASHINGTON, Dec 5 (Reuters) -"
 _DATELINE = re.compile(
     r"^[A-Z][A-Z.' ]{2,}(?:, [A-Za-z0-9.' ]+)?\s*(?:\([A-Za-z ]+\)\s*)?[—–-]+\s+"
 )
-_POSSESSIVE = re.compile(r"(?<=[A-Za-z])['’]s$")
+_POSSESSIVE = re.compile(rf"(?<=[{LATIN_LETTER}])['’]s$")
 _ROMAN = re.compile(r"^(?:[ivxlcdm]+)$", re.IGNORECASE)
 # Headings and references of legal and official English: "Section 4", "Sec. 2", "(a)".
 _REFERENCE = re.compile(r"^(?:sec(?:tion)?\.?|subsection|paragraph|part|clause|annex)\b", re.I)

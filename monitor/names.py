@@ -11,12 +11,20 @@ from collections.abc import Iterable, Sequence
 import ahocorasick
 
 from monitor.models import AliasData, KnownName
-from monitor.text import convert, fold, fold_forms, has_chinese
+from monitor.text import (
+    LATIN_LETTER,
+    LATIN_LOWER,
+    LATIN_UPPER,
+    convert,
+    fold,
+    fold_forms,
+    has_chinese,
+    is_word_char,
+)
 
 CHINESE_SCRIPTS = ("zh-Hans", "zh-Hant")
 VOCABULARY_TYPES = frozenset({"concept", "policy"})  # words, not names: regional wording applies
 _CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-_LATIN_OR_DIGIT = re.compile(r"[a-z0-9]")
 
 
 # --- script forms --------------------------------------------------------------------------
@@ -110,11 +118,10 @@ class KnownIndex:
         hits: list[tuple[int, int, int]] = []
         for end, (index, form) in self.automaton.iter(folded):
             start = end - len(form) + 1
-            if _LATIN_OR_DIGIT.match(form[0]) and start > 0:
-                if _LATIN_OR_DIGIT.match(folded[start - 1]):
-                    continue
-            if _LATIN_OR_DIGIT.match(form[-1]) and end + 1 < len(folded):
-                if _LATIN_OR_DIGIT.match(folded[end + 1]):
+            if is_word_char(form[0]) and start > 0 and is_word_char(folded[start - 1]):
+                continue
+            if is_word_char(form[-1]) and end + 1 < len(folded):
+                if is_word_char(folded[end + 1]):
                     continue
             hits.append((start, end + 1, index))
         hits.sort(key=lambda h: (h[0], -(h[1] - h[0])))
@@ -128,13 +135,15 @@ class KnownIndex:
 
 
 _NAME_TOKEN = (
-    r"(?:[A-Z][A-Za-z0-9]*|[a-z]+[A-Z][A-Za-z0-9]*)(?:['’][A-Za-z]+)?(?:[-.][A-Za-z0-9]+)*"
+    rf"(?:[{LATIN_UPPER}][{LATIN_LETTER}0-9]*|[{LATIN_LOWER}]+[{LATIN_UPPER}][{LATIN_LETTER}0-9]*)"
+    rf"(?:['’][{LATIN_LETTER}]+)?(?:[-.][{LATIN_LETTER}0-9]+)*"
 )
-_NAME_TAIL = r"(?:[A-Z]\.|\d[\d.]*[A-Za-z]*|" + _NAME_TOKEN + ")"  # J. / 232 / 3.1 / Trump
+# J. / 232 / 3.1 / Trump; a number's full stop ends the sentence ("Executive Order 14323.")
+_NAME_TAIL = rf"(?:[{LATIN_UPPER}]\.|\d+(?:\.\d+)*[{LATIN_LETTER}]*|" + _NAME_TOKEN + ")"
 _LATIN_NAME = re.compile(
-    rf"(?<![A-Za-z0-9]){_NAME_TOKEN}"
+    rf"(?<![{LATIN_LETTER}0-9]){_NAME_TOKEN}"
     rf"(?:[ \t]+(?:(?:van|von|de|der|da|del|di|of|for|the|&)[ \t]+)*{_NAME_TAIL})*"
-    r"(?![A-Za-z0-9])"
+    rf"(?![{LATIN_LETTER}0-9])"
 )
 # Capitalised words that make a phrase a title or an institution rather than a person's name.
 _NOT_NAMES = frozenset(

@@ -23,7 +23,7 @@ from monitor.background import Background
 from monitor.keyphrases import Phrase, Usage, extract, is_boilerplate, is_compound, lead_paragraphs
 from monitor.models import Entity, Passage, Thread, split_sentences
 from monitor.names import TRANSLITERATION
-from monitor.text import convert, fold, has_chinese, on_word_edges
+from monitor.text import LATIN_LETTER, convert, fold, has_chinese, on_word_edges
 
 # A short form in at most this share of ordinary news is rare enough to stand for the name: not
 # "never", since ordinary news from the baseline's own time and place tells its story too
@@ -41,7 +41,10 @@ ROLE_OF_KIND = {"person": "actor", "body": "actor", "name": "actor", "place": "a
 ROLE_OF_TYPE = {"concept": "thread", "policy": "thread"}
 # a Latin-script name in parentheses right after a Chinese one: （Keir Starmer）, (GDP)
 # (the first of several: 澳洲安全情报组织（Australian Security Intelligence Organisation，ASIO）)
-_LATIN_IN_PARENTHESES = r"\s*[（(]\s*([A-Za-z][A-Za-z0-9 .'&\-]{0,50}[A-Za-z0-9.])\s*[)）,，;；]"
+_LATIN_IN_PARENTHESES = (
+    rf"\s*[（(]\s*([{LATIN_LETTER}][{LATIN_LETTER}0-9 .'&\-]{{0,50}}[{LATIN_LETTER}0-9.])"
+    r"\s*[)）,，;；]"
+)
 TYPE_OF_KIND = {"person": "person", "body": "body", "name": "company", "place": "place"}
 
 

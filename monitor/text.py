@@ -11,6 +11,27 @@ import unicodedata
 import opencc
 
 _CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+# Latin letters with their accents (Latin-1, Extended-A and -B, Vietnamese), by case, for the
+# patterns that read English names and words: "Sánchez" and "Lula da Silva's Inácio" are one
+# word each, not "S" + "nchez". Built from Unicode's categories because re has no \p{Lu}.
+_LATIN_BLOCKS = (range(0x00C0, 0x0250), range(0x1E00, 0x1F00))
+
+
+def _latin(category: str) -> str:
+    return "".join(
+        chr(code)
+        for block in _LATIN_BLOCKS
+        for code in block
+        if unicodedata.category(chr(code)) == category
+    )
+
+
+_ACCENTED_UPPER = _latin("Lu")
+_ACCENTED_LOWER = _latin("Ll")
+LATIN_UPPER = "A-Z" + _ACCENTED_UPPER  # for a character class: [{LATIN_UPPER}]
+LATIN_LOWER = "a-z" + _ACCENTED_LOWER
+LATIN_LETTER = LATIN_UPPER + LATIN_LOWER
+_ACCENTED = frozenset(_ACCENTED_UPPER + _ACCENTED_LOWER)
 _CJK_CHAR = re.compile(f"[{_CJK}]")
 _SPACE_NEAR_CJK = re.compile(rf"\s+(?=[{_CJK}])|(?<=[{_CJK}])\s+")
 _SPACES = re.compile(r"\s+")
@@ -59,8 +80,9 @@ def chinese_share(text: str) -> float:
 
 
 def is_word_char(ch: str) -> bool:
-    """A Latin letter or digit: what a Latin-script key's edges must not touch."""
-    return ch.isascii() and ch.isalnum()
+    """A Latin letter (accented too) or digit: what a Latin-script key's edges must not
+    touch ("nchez" is not in "sánchez")."""
+    return (ch.isascii() and ch.isalnum()) or ch in _ACCENTED
 
 
 def on_word_edges(text: str, start: int, end: int, key: str) -> bool:

@@ -5,6 +5,7 @@ edits."""
 from __future__ import annotations
 
 import dataclasses
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -928,3 +929,27 @@ def test_an_adjective_of_the_stop_list_may_open_a_name() -> None:
     top = [e.name for e in sorted(watchlist.entities, key=lambda e: -e.weight)[:3]]
     assert top[0] == "Eastern Equine Encephalitis", top
     assert "Equine Encephalitis" not in {e.name for e in watchlist.entities}
+
+
+def test_an_exported_markdown_order_gives_its_subjects_not_its_markup() -> None:
+    """The White House's Markdown underlines headings with inline <span> tags: markup, not
+    subjects. An accented letter does not cut a name in two ("Luiz In" + "cio Lula da Silva"),
+    and an order cited at the end of a sentence is one subject, not two ("14323" and "14323.")."""
+    watchlist = _derived_from_markdown("wh-brazil-tariffs.md")
+    names = {e.name for e in watchlist.entities}
+    aliases = {a for e in watchlist.entities for a in e.all_aliases()}
+    assert not any("span" in a or "underline" in a for a in aliases), sorted(aliases)
+    assert any("Luiz Inácio Lula da Silva" in n for n in names), sorted(names)
+    assert not any(a.startswith("cio ") or a.endswith(" In") for a in aliases)
+    assert "Executive Order 14323" in names
+    assert not any(re.search(r"\d\.$", a) for a in aliases), sorted(aliases)
+
+
+def test_an_accented_letter_is_part_of_a_latin_word() -> None:
+    """A Latin key's edges see accented letters as letters: "nchez" is not a word of
+    "sánchez" nor "o" of "são", and "sánchez" is one, in derivation's counts as in matching."""
+    text = "pedro sánchez met ministers in são paulo"
+    start = text.index("sánchez")
+    assert on_word_edges(text, start, start + 7, "sánchez")
+    assert not on_word_edges(text, start + 2, start + 7, "nchez")
+    assert not on_word_edges(text, text.index("o paulo"), text.index("o paulo") + 1, "o")
