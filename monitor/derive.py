@@ -40,6 +40,7 @@ from monitor.names import (
     unknown_aliases,
     unknown_candidates,
 )
+from monitor.stopwords import stopwords
 from monitor.subjects import subjects
 from monitor.text import LATIN_LETTER, LATIN_LOWER, convert, fold, has_chinese
 
@@ -100,6 +101,8 @@ def derive(
     language = baseline.language
     chinese = len(_CJK_CHAR.findall(text)) > len(text) * 0.3
     latin_text = not (language.startswith("zh") or chinese)
+    # names in a German or Spanish article open with its articles ("Die Bundesregierung")
+    own_stop_words = stopwords(language) if latin_text and language != "en" else frozenset()
     found: dict[str, _Found] = {}
     parent_credit: dict[str, int] = {}
     # A capitalised word that also appears in lower case is an ordinary word (Today, Proclamation).
@@ -112,7 +115,9 @@ def derive(
         lead = 0.5 if number in lead_paragraphs or number in headings else 0.0
         for sentence_number, sentence in enumerate(split_sentences(paragraph), 1):
             folded = fold(sentence)
-            hits = index.find(folded)
+            # a curated form that is a word of the article's own language ("bis", German
+            # for "until", is not the BIS) names nothing
+            hits = [h for h in index.find(folded) if folded[h[0] : h[1]] not in own_stop_words]
             matched = [folded[start:stop] for start, stop, _ in hits]
             for start, stop, name_index in hits:
                 known, *parents = index.with_parents(name_index)
@@ -125,7 +130,7 @@ def derive(
                 _count(entry, number, sentence_number, lead)
                 for parent in parents:
                     parent_credit[parent.name] = parent_credit.get(parent.name, 0) + 1
-            for candidate, kind in unknown_candidates(sentence):
+            for candidate, kind in unknown_candidates(sentence, own_stop_words):
                 if latin_text and " " not in candidate and is_plain_word(candidate):
                     continue  # in English prose a lone capitalised word is mostly not a name
                 surface = _residue(candidate, [*matched, *ignore])

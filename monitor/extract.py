@@ -27,6 +27,7 @@ from trafilatura.utils import load_html
 from monitor.config import Settings
 from monitor.errors import ExtractError
 from monitor.models import Article, Fetched
+from monitor.stopwords import latin_language
 
 MIN_TEXT_CHARS = 80  # below this the "article" is a cookie wall or a teaser
 SAMPLE_CHARS = 2000  # language is decided on the first characters only
@@ -172,4 +173,4 @@ def detect_language(text: str, declared: str = "") -> str:
         return chinese_script(sample)
     if primary and primary not in {"zh", "ja", "ko"}:
         return primary
-    return "en"
+    return latin_language(sample)

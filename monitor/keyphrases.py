@@ -26,6 +26,7 @@ import jieba.posseg
 
 from monitor import dictionary
 from monitor.background import Background
+from monitor.stopwords import latin_language, stopwords
 from monitor.text import LATIN_LETTER, LATIN_LOWER, LATIN_UPPER, fold, has_chinese
 
 jieba.setLogLevel(60)  # jieba prints its dictionary loading to stderr otherwise
@@ -201,11 +202,12 @@ def _word_edges(run: str) -> set[int]:
 
 
 def _latin_phrases(
-    paragraph: str, names: frozenset[str] = frozenset()
+    paragraph: str, names: frozenset[str] = frozenset(), stop: frozenset[str] | None = None
 ) -> Iterable[tuple[str, str, tuple[str, ...], bool]]:
     """Phrases with their kind, words, and whether their clause is set in capitals.
-    ``names``: everyday words the article uses as names (see _names_among_words)."""
-    stop = english_stopwords()
+    ``names``: everyday words the article uses as names (see _names_among_words); ``stop``:
+    the stop words of the article's language (English's by default)."""
+    stop = english_stopwords() if stop is None else stop
     paragraph = _INITIAL.sub(r"\1 ", paragraph)
     for clause in re.split(r"[,.;:!?()\"“”\[\]—]+\s|\n", paragraph):
         written = _LATIN_WORD.findall(clause)
@@ -469,10 +471,12 @@ def _latin_tallies(paragraphs: Sequence[str]) -> dict[str, _Tally]:
     title_case = [_title_case(p) for p in paragraphs]
     names = _names_among_words([p for p, t in zip(paragraphs, title_case, strict=True) if not t])
     first_prose = next((n for n, t in enumerate(title_case[1:], 2) if not t), 0)
+    # English's stop words always (names and terms come in English), and the article's own
+    stop = english_stopwords() | stopwords(latin_language("\n".join(paragraphs)))
     for number, (paragraph, headline) in enumerate(zip(paragraphs, title_case, strict=True), 1):
         if number == first_prose:
             paragraph = _DATELINE.sub("", paragraph)
-        for text, kind, parts, shouted in _latin_phrases(paragraph, names):
+        for text, kind, parts, shouted in _latin_phrases(paragraph, names, stop):
             # capitals in a title-case line or a shouted run ("HIGHER EDUCATION:") say nothing
             prose = not headline and not shouted
             key = fold(text)

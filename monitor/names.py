@@ -198,13 +198,14 @@ _LATIN_STOP = frozenset(
 )
 
 
-def _clean_latin(candidate: str) -> str:
-    """The candidate without stop words, dates or contractions at its edges, nor a number in
-    front ("Dec 3" and "2025 We’ve" are no names)."""
+def _clean_latin(candidate: str, stop: frozenset[str] = frozenset()) -> str:
+    """The candidate without stop words (``stop``: those of the article's language besides
+    English), dates or contractions at its edges, nor a number in front ("Dec 3" and
+    "2025 We’ve" are no names)."""
     words = [re.sub(r"['’]s$", "", w) for w in candidate.split()]
-    while words and (_edge_word(words[0]) or not any(ch.isalpha() for ch in words[0])):
+    while words and (_edge_word(words[0], stop) or not any(ch.isalpha() for ch in words[0])):
         words.pop(0)  # a leading number too; a trailing one belongs (Section 232, H 20)
-    while words and _edge_word(words[-1]):
+    while words and _edge_word(words[-1], stop):
         words.pop()
     if words and words[-1].endswith(("'s", "’s")):
         words[-1] = words[-1][:-2]
@@ -214,9 +215,11 @@ def _clean_latin(candidate: str) -> str:
 _CONTRACTION = re.compile(r"['’](?:ve|re|ll|d|m|t)$", re.IGNORECASE)
 
 
-def _edge_word(word: str) -> bool:
+def _edge_word(word: str, stop: frozenset[str] = frozenset()) -> bool:
     folded = word.casefold().strip("'’.")
-    return folded in _LATIN_STOP or folded in _DATE_WORDS or bool(_CONTRACTION.search(word))
+    if folded in _LATIN_STOP or folded in stop or folded in _DATE_WORDS:
+        return True
+    return bool(_CONTRACTION.search(word))
 
 
 def _clean_dot_name(candidate: str) -> str:
@@ -253,11 +256,12 @@ def is_plain_word(word: str) -> bool:
     return word[:1].isupper() and word[1:].islower() and word.isalpha()
 
 
-def unknown_candidates(sentence: str) -> list[tuple[str, str]]:
-    """(surface, type guess) of names that may be proper nouns, in their own writing."""
+def unknown_candidates(sentence: str, stop: frozenset[str] = frozenset()) -> list[tuple[str, str]]:
+    """(surface, type guess) of names that may be proper nouns, in their own writing;
+    ``stop``: the stop words of the article's language, when it is not English."""
     found: list[tuple[str, str]] = []
     for match in _LATIN_NAME.finditer(sentence):
-        name = _clean_latin(match.group(0))
+        name = _clean_latin(match.group(0), stop)
         words = name.split()
         if len(name) < 3 or not words or (len(words) > 2 and name.isupper()):
             continue  # too short, or a heading in capitals

@@ -953,3 +953,36 @@ def test_an_accented_letter_is_part_of_a_latin_word() -> None:
     assert on_word_edges(text, start, start + 7, "sánchez")
     assert not on_word_edges(text, start + 2, start + 7, "nchez")
     assert not on_word_edges(text, text.index("o paulo"), text.index("o paulo") + 1, "o")
+
+
+def test_a_german_baseline_takes_no_german_stop_words_as_subjects() -> None:
+    """A baseline in another Latin-script language is read with its own stop words as well
+    as English's: the German post was about "und", "den" and "Dieses Jahr", and "bis"
+    (until) made it mention the BIS."""
+    from monitor.baseline_text import text_from_plain
+    from monitor.extract import detect_language
+    from monitor.stopwords import stopwords
+
+    title, text = text_from_plain((DATA / "comwrap-dmexco.de.txt").read_text(encoding="utf-8"))
+    language = detect_language(text)
+    assert language == "de"
+    baseline = Baseline(id="dmexco", title=title, language=language, published=None, path="")
+    watchlist = derive(baseline, text, load_aliases(WATCHLISTS / "aliases.yaml"))
+    german = stopwords("de")
+    for entity in watchlist.entities:
+        words = entity.name.casefold().split()
+        assert words[0] not in german, entity.name
+        assert words[-1] not in german, entity.name
+    names = [e.name for e in sorted(watchlist.entities, key=lambda e: -e.weight)]
+    assert names[0] == "DMEXCO"
+    assert "Bureau of Industry and Security" not in names
+
+
+def test_english_text_reads_as_english() -> None:
+    """English shares short stop words with other languages ("in", "die", "a"): it stays
+    English, and so does a text too short to tell."""
+    from monitor.stopwords import latin_language
+
+    for name in ("cbs-eee-michigan.txt", "ap-pge-shutoff.txt", "micron-investment-article.md"):
+        assert latin_language((DATA / name).read_text(encoding="utf-8")) == "en", name
+    assert latin_language("Die Hard returns in a new cut") == "en"
