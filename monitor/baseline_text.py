@@ -18,6 +18,22 @@ _HTML_TAG = re.compile(r"<!--.*?-->|</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?>", r
 _MD_MARK = re.compile(r"(\*\*|__|\*|_|`)")
 
 
+# control characters (tab, line feed and carriage return are layout) and U+FFFD, what a
+# decoder puts where bytes made no character
+_NOT_TEXT = re.compile(r"[\x00-\x08\x0b-\x0c\x0e-\x1f\x7f-\x9f\ufffd]")
+BINARY_SHARE = 0.02  # a damaged character or two in a long article is not a binary file
+
+
+def is_binary(content: str) -> bool:
+    """Decoded bytes that are no text: a picture, an archive or a PDF given as an article."""
+    return len(_NOT_TEXT.findall(content)) > BINARY_SHARE * max(1, len(content))
+
+
+def printable(content: str) -> str:
+    """The text without its stray control characters and undecodable bytes."""
+    return _NOT_TEXT.sub("", content)
+
+
 def text_from_markdown(markdown: str) -> tuple[str, str]:
     """(title, plain text with one paragraph per line) of a Markdown document. The title is the
     front matter's ``title:`` or the first heading; each list item is a paragraph."""

@@ -111,15 +111,28 @@ LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _PLAIN_UNSAFE = re.compile(r"[,\[\]{}:#&*!'\"%@`?]|^[-\s|>]|\s$")
 
 
+# What a double-quoted YAML scalar must escape: its quote and backslash, and every character
+# YAML does not allow as it is (control characters, line breaks such as NEL and U+2028): a
+# title read from a damaged file must not make index.yaml unreadable.
+_ESCAPES = re.compile(
+    r'["\\\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff\n\r\t]'
+)
+
+
 def scalar_text(value: str) -> str:
     """``value`` as a YAML scalar usable in flow context: plain when that reads back the same."""
-    if value and not _PLAIN_UNSAFE.search(value):
+    if value and not _PLAIN_UNSAFE.search(value) and not _ESCAPES.search(value):
         try:
             if yaml.safe_load(f"[{value}]") == [value]:
                 return value
         except yaml.YAMLError:
             pass
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return '"' + _ESCAPES.sub(_escaped, value) + '"'
+
+
+def _escaped(found: re.Match[str]) -> str:
+    char = found.group(0)
+    return "\\" + char if char in '"\\' else f"\\u{ord(char):04x}"
 
 
 def number_text(value: float) -> str:

@@ -986,3 +986,18 @@ def test_english_text_reads_as_english() -> None:
     for name in ("cbs-eee-michigan.txt", "ap-pge-shutoff.txt", "micron-investment-article.md"):
         assert latin_language((DATA / name).read_text(encoding="utf-8")) == "en", name
     assert latin_language("Die Hard returns in a new cut") == "en"
+
+
+def test_any_title_is_written_to_index_yaml_as_yaml_that_reads_back(tmp_path: Path) -> None:
+    """A title is quoted and escaped so the index reads back the same: control characters,
+    line breaks YAML knows (NEL, U+2028), quotes and backslashes."""
+    import yaml
+
+    from monitor.baseline_index import append_baseline_entry
+
+    index = tmp_path / "index.yaml"
+    titles = ["bell\x07", "two\nlines", 'a "quote" \\ here', "nel\x85x", "x\u2028y", "普通标题"]
+    for number, title in enumerate(titles):
+        append_baseline_entry(index, {"id": f"b{number}", "file": "f.txt", "title": title})
+    read = yaml.safe_load(index.read_text(encoding="utf-8"))["baselines"]
+    assert [entry["title"] for entry in read] == titles

@@ -10,6 +10,7 @@ import gzip
 import json
 import logging
 import os
+import shutil
 import socket
 import sqlite3
 import subprocess
@@ -1210,3 +1211,27 @@ def test_writers_on_separate_connections_wait_for_each_other_instead_of_failing(
     db = open_db(path)
     assert count(db, "feeds") == 600
     db.close()
+
+
+def test_baseline_add_of_a_file_that_is_no_text_is_one_line_and_changes_nothing(
+    tmp_path: Path,
+) -> None:
+    """Compressed bytes given as an article used to be decoded into a title of control
+    characters, written into index.yaml, which no later command could read."""
+    watchlists = tmp_path / "watchlists"
+    shutil.copytree(conftest.DATA.parent.parent / "watchlists", watchlists)
+    index = watchlists / "baselines" / "index.yaml"
+    before = index.read_text(encoding="utf-8")
+    packed = tmp_path / "post.txt"
+    packed.write_bytes((conftest.DATA / "watchlist" / "comwrap-dmexco.html.gz").read_bytes())
+    env = {"MONITOR_DATA_DIR": str(tmp_path / "data"), "MONITOR_WATCHLISTS_DIR": str(watchlists)}
+    code, output = run_cli(["baseline", "add", str(packed)], env)
+    assert code == 1, output
+    assert "is not text" in output
+    assert index.read_text(encoding="utf-8") == before
+    article = tmp_path / "story.txt"
+    article.write_text("Nvidia and export\x07 controls\n\nA paragraph about chips and Nvidia.\n")
+    code, output = run_cli(["baseline", "add", str(article), "--id", "story"], env)
+    assert code == 0, output
+    code, output = run_cli(["baseline", "list"], env)
+    assert (code, "story: Nvidia and export controls" in output) == (0, True), output

@@ -10,6 +10,7 @@ from pathlib import Path
 import yaml
 
 from monitor.baseline_index import baseline_id_problem
+from monitor.baseline_text import is_binary, printable
 from monitor.config import Settings
 from monitor.derive import derive, merge, slug, text_from_markdown, text_from_plain
 from monitor.errors import (
@@ -191,6 +192,12 @@ def _baseline_article(source: str, settings: Settings) -> Article:
         raise WatchlistError(f"cannot read {source}: {exc}", hint="check the path or URL") from exc
     kind = fetched.headers.get("content-type", "").lower()
     content = fetched.text if fetched.text is not None else decode_page(fetched.body, kind)[0]
+    if is_binary(content):
+        raise WatchlistError(
+            f"{source} is not text ({kind or 'unknown type'})",
+            hint="give the article as a txt, md or html file, or its URL",
+        )
+    content = printable(content)
     if "markdown" in kind or fetched.url.lower().endswith((".md", ".markdown")):
         title, text = text_from_markdown(content)
     elif kind.startswith("text/plain"):
