@@ -19,7 +19,6 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import jieba
 import jieba.posseg
@@ -77,12 +76,7 @@ JIEBA_TYPICAL_IDF = 9.0  # a specific word (稀土 8.4, 机器人 8.5); 时候 i
 @functools.lru_cache(maxsize=1)
 def english_stopwords() -> frozenset[str]:
     """yake's English stop list (shipped inside the package), plus reporting verbs."""
-    import yake
-
-    path = Path(yake.__file__).parent / "core" / "StopwordsList" / "stopwords_en.txt"
-    words = set()
-    if path.exists():
-        words = {w.strip().lower() for w in path.read_text(encoding="utf-8").split()}
+    words = set(stopwords("en"))
     words |= {"said", "says", "say", "also", "would", "could", "may", "shall", "will", "one"}
     # dates and the formulas of official English are not subjects
     words |= {m.lower() for m in calendar.month_name[1:] + calendar.day_name[:]}
