@@ -101,7 +101,8 @@ def derive(
     language = baseline.language
     chinese = len(_CJK_CHAR.findall(text)) > len(text) * 0.3
     latin_text = not (language.startswith("zh") or chinese)
-    # names in a German or Spanish article open with its articles ("Die Bundesregierung")
+    # the stop words of a German or Spanish article, besides English's: its phrases end on them
+    # and its names open with its articles ("Die Bundesregierung")
     own_stop_words = stopwords(language) if latin_text and language != "en" else frozenset()
     found: dict[str, _Found] = {}
     parent_credit: dict[str, int] = {}
@@ -162,6 +163,7 @@ def derive(
         named,
         background or default_background(),
         (baseline.outlet, baseline.author),
+        own_stop_words,
     )
     return Watchlist(baseline=baseline, entities=entities, paragraphs=paragraphs, threads=threads)
 

@@ -25,7 +25,7 @@ import jieba.posseg
 
 from monitor import dictionary
 from monitor.background import Background
-from monitor.stopwords import latin_language, stopwords
+from monitor.stopwords import stopwords
 from monitor.text import LATIN_LETTER, LATIN_LOWER, LATIN_UPPER, fold, has_chinese
 
 jieba.setLogLevel(60)  # jieba prints its dictionary loading to stderr otherwise
@@ -196,12 +196,11 @@ def _word_edges(run: str) -> set[int]:
 
 
 def _latin_phrases(
-    paragraph: str, names: frozenset[str] = frozenset(), stop: frozenset[str] | None = None
+    paragraph: str, names: frozenset[str], stop: frozenset[str]
 ) -> Iterable[tuple[str, str, tuple[str, ...], bool]]:
     """Phrases with their kind, words, and whether their clause is set in capitals.
     ``names``: everyday words the article uses as names (see _names_among_words); ``stop``:
-    the stop words of the article's language (English's by default)."""
-    stop = english_stopwords() if stop is None else stop
+    English's stop words and those of the article's language."""
     paragraph = _INITIAL.sub(r"\1 ", paragraph)
     for clause in re.split(r"[,.;:!?()\"“”\[\]—]+\s|\n", paragraph):
         written = _LATIN_WORD.findall(clause)
@@ -268,12 +267,20 @@ def _clause_like(
 
 
 def extract(
-    title: str, paragraphs: Sequence[str], background: Background, limit: int = 40
+    title: str,
+    paragraphs: Sequence[str],
+    background: Background,
+    limit: int = 40,
+    own_stop_words: frozenset[str] = frozenset(),
 ) -> list[Phrase]:
     """The article's key phrases, most central first. Chinese text is expected in simplified
-    script (the caller converts)."""
+    script (the caller converts). ``own_stop_words``: those of the article's language when it
+    is written in Latin script but not in English."""
     chinese = has_chinese("".join(paragraphs))
-    tallies = _chinese_tallies(title, paragraphs) if chinese else _latin_tallies(paragraphs)
+    if chinese:
+        tallies = _chinese_tallies(title, paragraphs)
+    else:
+        tallies = _latin_tallies(paragraphs, english_stopwords() | own_stop_words)
     folded_title = fold(title)
     # A phrase that occurs once, outside the title, is not a subject of the article.
     kept = {
@@ -460,13 +467,11 @@ def _title_case(paragraph: str) -> bool:
     return bool(words) and sum(w[0].isupper() for w in words) > len(words) / 2
 
 
-def _latin_tallies(paragraphs: Sequence[str]) -> dict[str, _Tally]:
+def _latin_tallies(paragraphs: Sequence[str], stop: frozenset[str]) -> dict[str, _Tally]:
     tallies: dict[str, _Tally] = {}
     title_case = [_title_case(p) for p in paragraphs]
     names = _names_among_words([p for p, t in zip(paragraphs, title_case, strict=True) if not t])
     first_prose = next((n for n, t in enumerate(title_case[1:], 2) if not t), 0)
-    # English's stop words always (names and terms come in English), and the article's own
-    stop = english_stopwords() | stopwords(latin_language("\n".join(paragraphs)))
     for number, (paragraph, headline) in enumerate(zip(paragraphs, title_case, strict=True), 1):
         if number == first_prose:
             paragraph = _DATELINE.sub("", paragraph)

@@ -62,12 +62,14 @@ def subjects(
     known: Sequence[Entity],
     background: Background,
     credits: Sequence[str] = (),
+    own_stop_words: frozenset[str] = frozenset(),
 ) -> tuple[tuple[Entity, ...], tuple[Thread, ...]]:
     """Entities (known names reweighted, new subjects added) and threads, most central first.
-    ``credits``: the article's outlet and author, as its index gives them."""
+    ``credits``: the article's outlet and author, as its index gives them; ``own_stop_words``:
+    those of its language, besides English's, when it is another Latin-script one."""
     chinese = has_chinese("".join(paragraphs))
     simplified = [convert(p, "tw2sp") for p in paragraphs] if chinese else list(paragraphs)
-    phrases = extract(convert(title, "tw2sp"), simplified, background, PHRASES)
+    phrases = extract(convert(title, "tw2sp"), simplified, background, PHRASES, own_stop_words)
     if not phrases:
         return tuple(known), ()
     top = phrases[0].score
