@@ -42,7 +42,7 @@ from monitor.names import (
 )
 from monitor.stopwords import stopwords
 from monitor.subjects import subjects
-from monitor.text import LATIN_LETTER, LATIN_LOWER, convert, fold, has_chinese
+from monitor.text import LATIN_LETTER, LATIN_LOWER, chinese_share, convert, fold, has_chinese
 
 __all__ = [
     "CHINESE_SCRIPTS",
@@ -59,7 +59,6 @@ __all__ = [
     "text_from_plain",
 ]
 
-_CJK_CHAR = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
 # How the weight is made (see watchlists/README.md): frequency, spread, title/lead presence.
 W_FREQUENCY, W_SPREAD, W_LEAD = 0.5, 0.3, 0.2
@@ -99,7 +98,7 @@ def derive(
     index = KnownIndex(data)
     ignore = [fold(i) for i in data.ignore]
     language = baseline.language
-    chinese = len(_CJK_CHAR.findall(text)) > len(text) * 0.3
+    chinese = chinese_share(text) > 0.3
     latin_text = not (language.startswith("zh") or chinese)
     # the stop words of a German or Spanish article, besides English's: its phrases end on them
     # and its names open with its articles ("Die Bundesregierung")

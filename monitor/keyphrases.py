@@ -26,7 +26,7 @@ import jieba.posseg
 from monitor import dictionary
 from monitor.background import Background
 from monitor.stopwords import stopwords
-from monitor.text import LATIN_LETTER, LATIN_LOWER, LATIN_UPPER, fold, has_chinese
+from monitor.text import CJK_RANGE, LATIN_LETTER, LATIN_LOWER, LATIN_UPPER, fold, has_chinese
 
 jieba.setLogLevel(60)  # jieba prints its dictionary loading to stderr otherwise
 
@@ -40,7 +40,6 @@ _EDGE_TAGS = frozenset(
 )
 _CLAUSE_TAGS = frozenset({"v", "p", "c", "uj", "d", "r"})
 NAME_TAGS = {"nr": "person", "nrt": "person", "nrfg": "person", "ns": "place", "nt": "body"}
-_CJK_RANGE = "\u3400-\u4dbf\u4e00-\u9fff"
 MAX_CHINESE_CHARS = 8
 _CLAUSE = re.compile(r"[，。！？；：、,.!?;:“”\"'‘’「」『』（）()《》〈〉【】\[\]—\n]+")
 _LATIN_WORD = re.compile(
@@ -122,7 +121,7 @@ def _chinese_runs(paragraph: str) -> list[tuple[str, bool]]:
     """Runs of Chinese characters, each with whether a figure comes right before it."""
     return [
         (found.group(), found.start() > 0 and paragraph[found.start() - 1].isdigit())
-        for found in re.finditer(f"[{_CJK_RANGE}]+", paragraph)
+        for found in re.finditer(f"[{CJK_RANGE}]+", paragraph)
         if len(found.group()) >= 2
     ]
 

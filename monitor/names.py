@@ -12,6 +12,7 @@ import ahocorasick
 
 from monitor.models import AliasData, KnownName
 from monitor.text import (
+    CJK_RANGE,
     LATIN_LETTER,
     LATIN_LOWER,
     LATIN_UPPER,
@@ -24,7 +25,6 @@ from monitor.text import (
 
 CHINESE_SCRIPTS = ("zh-Hans", "zh-Hant")
 VOCABULARY_TYPES = frozenset({"concept", "policy"})  # words, not names: regional wording applies
-_CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 
 
 # --- script forms --------------------------------------------------------------------------
@@ -163,7 +163,8 @@ _BODY_WORDS = frozenset(
     "institute secretary representative administration congress senate court parliament "
     "lab laboratory foundation endowment center centre".split()
 )
-_DOT_NAME = re.compile(rf"[{_CJK}]{{1,6}}[·・•‧][{_CJK}]{{1,6}}(?:[·・•‧][{_CJK}]{{1,6}})?")
+_HAN_RUN = f"[{CJK_RANGE}]{{1,6}}"
+_DOT_NAME = re.compile(rf"{_HAN_RUN}[·・•‧]{_HAN_RUN}(?:[·・•‧]{_HAN_RUN})?")
 _BOOK_TITLE = re.compile(r"《([^《》]{2,20})》")
 _QUOTED_PLAN = re.compile(
     r"[“\"「『]\s*([^“”\"「」『』]{2,18}?"

@@ -10,7 +10,8 @@ import unicodedata
 
 import opencc
 
-_CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+# Chinese characters: the unified ideographs, extension A and the compatibility block
+CJK_RANGE = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 # Latin letters with their accents (Latin-1, Extended-A and -B, Vietnamese), by case, for the
 # patterns that read English names and words: "Sánchez" and "Lula da Silva's Inácio" are one
 # word each, not "S" + "nchez". Built from Unicode's categories because re has no \p{Lu}.
@@ -32,8 +33,8 @@ LATIN_UPPER = "A-Z" + _ACCENTED_UPPER  # for a character class: [{LATIN_UPPER}]
 LATIN_LOWER = "a-z" + _ACCENTED_LOWER
 LATIN_LETTER = LATIN_UPPER + LATIN_LOWER
 _ACCENTED = frozenset(_ACCENTED_UPPER + _ACCENTED_LOWER)
-_CJK_CHAR = re.compile(f"[{_CJK}]")
-_SPACE_NEAR_CJK = re.compile(rf"\s+(?=[{_CJK}])|(?<=[{_CJK}])\s+")
+_CJK_CHAR = re.compile(f"[{CJK_RANGE}]")
+_SPACE_NEAR_CJK = re.compile(rf"\s+(?=[{CJK_RANGE}])|(?<=[{CJK_RANGE}])\s+")
 _SPACES = re.compile(r"\s+")
 
 
