@@ -120,10 +120,13 @@ def build_daily_digest(
     )
 
 
-def write_digest_page(settings: Settings, built: Digest, directory: Path | None = None) -> Path:
-    """The digest as an HTML page (same content as the email) under <outputs>/digests/."""
+def write_digest_page(
+    settings: Settings, built: Digest, directory: Path | None = None, html: str | None = None
+) -> Path:
+    """The digest as an HTML page (same content as the email) under <outputs>/digests/.
+    ``html``: the digest already rendered, when the caller also records it."""
     path = (directory or settings.outputs / "digests") / f"{built.kind}-{built.key}.html"
-    atom.write_atomic(path, digest_render.render_html(built))
+    atom.write_atomic(path, digest_render.render_html(built) if html is None else html)
     return path
 
 
@@ -133,16 +136,17 @@ def record_digest(
     built: Digest,
     now: dt.datetime,
     alerted: Sequence[tuple[int, str]] = (),
+    html: str | None = None,
 ) -> int | None:
     """Put a built digest in the outbox as pending (skipped: an empty day not to be sent).
-    None if this kind and key is already there."""
+    None if this kind and key is already there. ``html``: as for write_digest_page."""
     skip = built.kind == "daily" and built.empty and settings.digest_skip_empty
     return outbox.create_pending(
         db,
         kind=built.kind,
         key=built.key,
         subject=digest.subject(built),
-        html=digest_render.render_html(built),
+        html=digest_render.render_html(built) if html is None else html,
         text=digest_render.render_text(built),
         recipients=settings.mail_to,
         message_id=mail.message_id_for(built.kind, built.key, settings.list_id),
@@ -210,10 +214,11 @@ def send_pending_digests(db: Database, settings: Settings, now: dt.datetime) -> 
         now, settings.timezone, settings.digest_time, last, DIGEST_CATCHUP_DAYS
     ):
         daily = build_daily_digest(db, settings, day, watchlists, now=now)
-        written.append(str(write_digest_page(settings, daily)))
+        html = digest_render.render_html(daily)  # the page and the email are one rendering
+        written.append(str(write_digest_page(settings, daily, html=html)))
         if not settings.smtp_host:
             continue
-        if record_digest(db, settings, daily, now) is not None:
+        if record_digest(db, settings, daily, now, html=html) is not None:
             (skipped if daily.empty and settings.digest_skip_empty else built).append(daily.key)
     sent, failed = deliver_pending(db, settings, now, "daily")
     return DeliveryReport(
@@ -267,7 +272,8 @@ def digest_for_day(
     in the outbox (once per day) and deliver it unless it was sent already."""
     today = timeutil.local_day(now, settings.timezone)
     built = build_daily_digest(db, settings, day, now=now, so_far=day >= today)
-    page = write_digest_page(settings, built, out)
+    html = digest_render.render_html(built)
+    page = write_digest_page(settings, built, out, html=html)
     if out is not None:
         atom.write_atomic(out / f"{built.kind}-{built.key}.txt", digest_render.render_text(built))
     if not send:
@@ -277,7 +283,7 @@ def digest_for_day(
             "cannot send: smtp_host is not set", hint="set smtp_host (and mail_to) to send mail"
         )
     _refuse_unfinished_day(settings, day, now)
-    created = record_digest(db, settings, built, now) is not None
+    created = record_digest(db, settings, built, now, html=html) is not None
     sent, failed = deliver_pending(db, settings, now, "daily")
     row = outbox.get(db, built.kind, built.key)
     status = row["status"] if row is not None else None
