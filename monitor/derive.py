@@ -42,7 +42,15 @@ from monitor.names import (
 )
 from monitor.stopwords import stopwords
 from monitor.subjects import subjects
-from monitor.text import LATIN_LETTER, LATIN_LOWER, chinese_share, convert, fold, has_chinese
+from monitor.text import (
+    LATIN_LETTER,
+    LATIN_LOWER,
+    chinese_share,
+    convert,
+    fold,
+    has_chinese,
+    on_word_edges,
+)
 
 __all__ = [
     "CHINESE_SCRIPTS",
@@ -217,12 +225,13 @@ def _residue(candidate: str, matched: Sequence[str]) -> str:
     """A candidate that contains a known name: the model-number-like word left over (MI325X in
     "AMD MI325X"), else nothing. A candidate without a known name comes back unchanged."""
     key = fold(candidate)
-    inside = [m for m in matched if m in key and m != key]
+    inside = [m for m in matched if m != key and _contains_whole(key, m)]
     if not inside:
         return candidate
     rest = key
     for known in inside:
-        rest = rest.replace(known, " ")
+        for start, end in reversed(_whole_spans(rest, known)):
+            rest = f"{rest[:start]} {rest[end:]}"
     left = set(rest.split())
     for word in candidate.split():
         if fold(word) in left and re.search(r"\d", word) and re.search(r"[A-Za-z]", word):
@@ -236,9 +245,25 @@ def _is_covered(
     """An unknown candidate that a known name already accounts for, or that is boilerplate."""
     if len(key) < 2 or key in known:
         return True
-    if any(key in m or m in key for m in matched):
+    if any(_contains_whole(m, key) or _contains_whole(key, m) for m in matched):
         return True
-    return any(key in i or i == key for i in ignore)
+    return any(_contains_whole(i, key) for i in ignore)
+
+
+def _contains_whole(text: str, part: str) -> bool:
+    """``part`` is in ``text`` as whole words where it is Latin: the known name "ai" does not
+    account for "dubai air show", nor "us" for "musk"."""
+    return bool(_whole_spans(text, part))
+
+
+def _whole_spans(text: str, part: str) -> list[tuple[int, int]]:
+    spans = []
+    start = text.find(part) if part else -1
+    while start >= 0:
+        if on_word_edges(text, start, start + len(part), part):
+            spans.append((start, start + len(part)))
+        start = text.find(part, start + 1)
+    return spans
 
 
 def _weigh(found: list[_Found], baseline: Baseline) -> tuple[Entity, ...]:

