@@ -9,6 +9,7 @@ import re
 from collections.abc import Iterable, Sequence
 
 import ahocorasick
+import jieba
 
 from monitor.models import AliasData, KnownName
 from monitor.text import (
@@ -123,6 +124,8 @@ class KnownIndex:
             if is_word_char(form[-1]) and end + 1 < len(folded):
                 if is_word_char(folded[end + 1]):
                     continue
+            if has_chinese(form) and not _whole_in_chinese(folded, start, end + 1, form):
+                continue
             hits.append((start, end + 1, index))
         hits.sort(key=lambda h: (h[0], -(h[1] - h[0])))
         chosen: list[tuple[int, int, int]] = []
@@ -132,6 +135,21 @@ class KnownIndex:
                 chosen.append((start, stop, index))
                 reach = stop
         return chosen
+
+
+def _whole_in_chinese(folded: str, start: int, end: int, form: str) -> bool:
+    """A Chinese name at folded[start:end] that is not a piece of other words: no word of the
+    sentence (jieba's dictionary, no guessing) begins inside it and runs on past it, or the
+    other way round (曝光机 in 曝光机会, "exposure opportunity"), and a name written in
+    transliteration characters does not run on into another (阿里巴巴 in 阿里巴巴迪, a person)."""
+    if set(form) <= TRANSLITERATION and end < len(folded) and folded[end] in TRANSLITERATION:
+        return False
+    position = 0
+    for word in jieba.cut(folded, HMM=False):
+        word_start, position = position, position + len(word)
+        if start < word_start < end < position or word_start < start < position < end:
+            return False
+    return True
 
 
 _NAME_TOKEN = (

@@ -392,6 +392,25 @@ def test_latin_names_match_whole_words_only() -> None:
     assert len(amd.passages) == 1
 
 
+def test_chinese_names_are_not_found_inside_other_words() -> None:
+    """Two sentences of real reports (央视新闻 and 联合早报 of January 2026, from the exposir
+    feeds of ../shared/data/raw): a deputy minister's transliterated name begins with the
+    letters of 阿里巴巴, and 曝光机会 (a chance to be seen) begins with 曝光机, a name of the
+    lithography machine. Neither names the company or the machine; 阿里巴巴 alone does."""
+    names = (
+        KnownName("Alibaba", "company", {"en": ("Alibaba",), "zh-Hans": ("阿里巴巴",)}),
+        KnownName("EUV lithography", "product", {"zh-Hans": ("曝光机",)}),
+    )
+    text = (
+        "伊朗副外长阿里巴巴迪在28日于德黑兰会见外国媒体代表时就明确表示，伊朗的首要任务是“做好200%的自卫准备”。\n"
+        "他认为，限韩令主要压缩的是韩流明星在中国主流媒体和线下演出的曝光机会。\n"
+    )
+    watchlist = derive(_simplified_baseline(), text, AliasData(names=names))
+    assert not {e.name for e in watchlist.entities} & {"Alibaba", "EUV lithography"}
+    found = derive(_simplified_baseline(), text + "阿里巴巴发布新模型。\n", AliasData(names=names))
+    assert "Alibaba" in {e.name for e in found.entities}
+
+
 # --- user baselines and re-derivation -----------------------------------------------------
 
 
