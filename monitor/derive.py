@@ -171,6 +171,7 @@ def derive(
         background or default_background(),
         (baseline.outlet, baseline.author),
         own_stop_words,
+        language,
     )
     return Watchlist(baseline=baseline, entities=entities, paragraphs=paragraphs, threads=threads)
 

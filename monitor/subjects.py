@@ -63,13 +63,20 @@ def subjects(
     background: Background,
     credits: Sequence[str] = (),
     own_stop_words: frozenset[str] = frozenset(),
+    language: str = "",
 ) -> tuple[tuple[Entity, ...], tuple[Thread, ...]]:
     """Entities (known names reweighted, new subjects added) and threads, most central first.
     ``credits``: the article's outlet and author, as its index gives them; ``own_stop_words``:
-    those of its language, besides English's, when it is another Latin-script one."""
-    chinese = has_chinese("".join(paragraphs))
-    simplified = [convert(p, "tw2sp") for p in paragraphs] if chinese else list(paragraphs)
-    phrases = extract(convert(title, "tw2sp"), simplified, background, PHRASES, own_stop_words)
+    those of its language, besides English's, when it is another Latin-script one;
+    ``language``: the baseline's."""
+    # Traditional text is read in simplified characters and mainland wording (軟體 -> 软件), so
+    # that its subjects have their simplified names. Simplified text is read as it is written:
+    # opencc's mainland wording would rewrite it too (小程序 -> 小进程, 核心 -> 内核), and its
+    # subjects would carry names the article never writes.
+    to_simplified = has_chinese("".join(paragraphs)) and language != "zh-Hans"
+    simplified = [convert(p, "tw2sp") for p in paragraphs] if to_simplified else list(paragraphs)
+    headline = convert(title, "tw2sp") if to_simplified else title
+    phrases = extract(headline, simplified, background, PHRASES, own_stop_words)
     if not phrases:
         return tuple(known), ()
     top = phrases[0].score

@@ -1056,3 +1056,16 @@ def test_only_real_english_endings_are_stripped_to_find_everyday_words() -> None
     assert not dictionary.is_common_english("Dubai")
     for word in ("Goods", "Modifying", "making", "used", "companies"):
         assert dictionary.is_common_english(word), word
+
+
+def test_simplified_text_keeps_its_own_words() -> None:
+    """A simplified report names the platform's 小程序 (mini-program) three times. opencc's
+    mainland wording, which reads traditional text, would make it 小进程 ("small process"), a
+    word the article never writes; the traditional alias is Taiwan's wording (小程式)."""
+    title, paragraphs = _article_file("jiemian-jiewori-gold.zh-Hans.txt")
+    baseline = Baseline(id="gold", title=title, language="zh-Hans", published=None, path="")
+    watchlist = derive(baseline, "\n".join(paragraphs), load_aliases(WATCHLISTS / "aliases.yaml"))
+    names = {e.name: e for e in watchlist.entities}
+    assert "小进程" not in names
+    assert names["小程序"].aliases["zh-Hans"] == ("小程序",)
+    assert "小程式" in names["小程序"].aliases["zh-Hant"]
