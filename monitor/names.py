@@ -300,6 +300,5 @@ def unknown_candidates(sentence: str, stop: frozenset[str] = frozenset()) -> lis
 def unknown_aliases(surface: str, language: str) -> dict[str, tuple[str, ...]]:
     if not has_chinese(surface):
         return {"en" if language.startswith(("en", "zh")) else language: (surface,)}
-    return {
-        script: unique([surface, *chinese_forms([surface], script)]) for script in CHINESE_SCRIPTS
-    }
+    # each writing its own characters: a simplified surface is no traditional alias
+    return {script: unique(chinese_forms([surface], script)) for script in CHINESE_SCRIPTS}

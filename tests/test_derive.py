@@ -1071,3 +1071,15 @@ def test_simplified_text_keeps_its_own_words() -> None:
     assert "小进程" not in names
     assert names["小程序"].aliases["zh-Hans"] == ("小程序",)
     assert "小程式" in names["小程序"].aliases["zh-Hant"]
+
+
+def test_a_name_nothing_knows_is_listed_in_each_writing_s_own_characters() -> None:
+    """Names as two reports wrote them (界面新闻 on Starmer's visit, 联合早报 on the KMT chair):
+    the simplified form is no traditional alias, nor the traditional one a simplified alias."""
+    from monitor.names import unknown_aliases
+
+    assert unknown_aliases("基尔·斯塔默", "zh-Hans") == {
+        "zh-Hans": ("基尔·斯塔默",),
+        "zh-Hant": ("基爾·斯塔默",),
+    }
+    assert unknown_aliases("鄭麗文", "zh-Hant") == {"zh-Hans": ("郑丽文",), "zh-Hant": ("鄭麗文",)}
