@@ -264,7 +264,9 @@ def _credit_down(entity: Entity, credits: Sequence[str], title: str) -> Entity:
     )
     if not on_credit or _named_in(entity, title):
         return entity
-    return replace(entity, weight=min(entity.weight, CREDIT_MAX_WEIGHT))
+    # context: an article that names the outlet is no follow-up for it, nor does the credit
+    # open a thread of the baseline (BBC 中文's 中文)
+    return replace(entity, weight=min(entity.weight, CREDIT_MAX_WEIGHT), role="context")
 
 
 def _named_in(entity: Entity, text: str) -> bool:

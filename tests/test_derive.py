@@ -906,6 +906,10 @@ def test_a_phrase_built_on_the_outlet_s_name_is_a_credit_not_a_subject() -> None
     reporter = [e for e in watchlist.entities if "界面新闻" in e.name]
     assert reporter
     assert all(e.weight <= 0.2 for e in reporter)
+    # context: naming the outlet makes no article a follow-up, and opens no thread
+    assert all(e.role == "context" for e in reporter)
+    threaded = {name for thread in watchlist.threads for name in thread.subjects}
+    assert not threaded & {e.name for e in reporter}
 
 
 def test_the_dictionary_tables_are_read_once_and_kept_in_a_cache(tmp_path: Path) -> None:
