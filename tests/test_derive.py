@@ -1087,3 +1087,21 @@ def test_a_name_nothing_knows_is_listed_in_each_writing_s_own_characters() -> No
         "zh-Hant": ("基爾·斯塔默",),
     }
     assert unknown_aliases("鄭麗文", "zh-Hant") == {"zh-Hans": ("郑丽文",), "zh-Hant": ("鄭麗文",)}
+
+
+def test_a_unit_after_a_spaced_figure_is_no_subject() -> None:
+    """An 爱范儿 report of January 2026 on Leica writes its figures with a space before the unit
+    (10 亿欧元, 1.3 亿欧元, 6 亿欧元), as some outlets do: 亿欧元 (hundreds of millions of euros)
+    is a unit, as it is after an unspaced figure, not a name."""
+    from monitor.keyphrases import extract
+
+    paragraphs = [
+        "徕卡 10 亿欧元卖身，为什么小米一定不能买？",
+        "彭博社传来消息，徕卡控股方正考虑出售股权，估值约 10 亿欧元。",
+        "黑石以 1.3 亿欧元拿下徕卡 45% 的股份。",
+        "徕卡刚交出了一份史上最漂亮的财报——去年营收接近 6 亿欧元。",
+        "买下 10 亿欧元的徕卡，小米能得到什么？",
+    ]
+    found = {p.text for p in extract(paragraphs[0], paragraphs, default_background())}
+    assert "徕卡" in found
+    assert "亿欧元" not in found
