@@ -111,6 +111,9 @@ _STOP_EDGE = frozenset(
 )
 # 年, 月 and 日 close a date (2025年, 3月, 5日) but open words and names: 日本, 日元, 月之暗面
 _STOP_START = _STOP_EDGE - frozenset("年月日")
+# a name followed by "(pseudonym)", with what comes before it: 上海人陈辉（化名）, whose tails
+# (陈辉) are the made-up name
+_PSEUDONYM = re.compile(rf"([{CJK_RANGE}]{{2,4}})\s*[（(]\s*化名\s*[）)]")
 MIN_CHINESE_COUNT = 3
 SHORT_ARTICLE_CHARS = 1000  # below this, twice is as telling as three times
 ALIGNED = 0.5  # a string cut across jieba's words half the time (国游客 in 中国游客) is not one
@@ -358,9 +361,12 @@ def _chinese_tallies(title: str, paragraphs: Sequence[str]) -> dict[str, _Tally]
     # a short article names its subjects fewer times (美团 twice in five paragraphs)
     short = sum(len(p) for p in paragraphs) < SHORT_ARTICLE_CHARS
     least = MIN_CHINESE_COUNT - 1 if short else MIN_CHINESE_COUNT
+    pseudonyms = {found for p in paragraphs for found in _PSEUDONYM.findall(p)}
     for gram, (count, where) in grams.items():
         if count < least and gram not in folded_title:
             continue
+        if any(name.endswith(gram) for name in pseudonyms):
+            continue  # a name the article made up for a witness: no one news will name
         tag = tags.get(gram, "")
         if _function_word(gram, tag):
             continue

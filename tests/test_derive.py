@@ -1105,3 +1105,22 @@ def test_a_unit_after_a_spaced_figure_is_no_subject() -> None:
     found = {p.text for p in extract(paragraphs[0], paragraphs, default_background())}
     assert "徕卡" in found
     assert "亿欧元" not in found
+
+
+def test_a_pseudonym_is_no_subject() -> None:
+    """A 联合早报 report of January 2026 on a trust's default follows an investor it calls
+    陈辉（化名）, "Chen Hui (a pseudonym)": a name no other report will use. The trust is a
+    subject; the made-up name is not."""
+    from monitor.keyphrases import extract
+
+    paragraphs = [
+        "中航信托投资者维权持续 再揭中国影子银行系统性风险",
+        "过去一个月，上海人陈辉（化名）三次前往北京。",
+        "陈辉两年前将400万元（人民币，下同，73万新元）投入中航信托，按合约去年2月到期，"
+        "但至今仍未兑付。",
+        "这批投资者中，一部分像陈辉一样到北京信访；一部分在地方展开维权，个别人在过程中遭"
+        "行政拘留；另有一部分转向司法途径，围绕信息披露、合同效力等问题提起诉讼。",
+    ]
+    found = {p.text for p in extract(paragraphs[0], paragraphs, default_background())}
+    assert "中航信托" in found
+    assert "陈辉" not in found
