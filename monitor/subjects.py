@@ -45,6 +45,10 @@ _LATIN_IN_PARENTHESES = (
     rf"\s*[（(]\s*([{LATIN_LETTER}][{LATIN_LETTER}0-9 .'&\-]{{0,50}}[{LATIN_LETTER}0-9.])"
     r"\s*[)）,，;；]"
 )
+# what may stand between a name and its rendering: the mark that closes a quoted or titled
+# name (「碳简报」（Carbon Brief）, 《广角镜》（Panorama）) or a form of address
+# (长尾贤博士（Satoru Nagao）)
+_BEFORE_RENDERING = r"(?:[」』》〉”\"']|博士|教授|先生|女士)?"
 TYPE_OF_KIND = {"person": "person", "body": "body", "name": "company", "place": "place"}
 
 
@@ -245,7 +249,7 @@ def _with_own_renderings(entities: Sequence[Entity], text: str) -> list[Entity]:
 def _rendering(entity: Entity, text: str) -> str:
     for alias in entity.aliases.get("zh-Hans", ()):
         if has_chinese(alias):
-            found = re.search(re.escape(alias) + _LATIN_IN_PARENTHESES, text)
+            found = re.search(re.escape(alias) + _BEFORE_RENDERING + _LATIN_IN_PARENTHESES, text)
             if found:
                 return found.group(1)
     return ""

@@ -20,7 +20,7 @@ from monitor.cli import cli
 from monitor.config import Settings
 from monitor.derive import derive, fold
 from monitor.errors import WatchlistError
-from monitor.models import AliasData, Baseline, KnownName, Watchlist
+from monitor.models import AliasData, Baseline, Entity, KnownName, Watchlist
 from monitor.text import fold_forms, on_word_edges
 from monitor.watchlist import (
     load_aliases,
@@ -1124,3 +1124,24 @@ def test_a_pseudonym_is_no_subject() -> None:
     found = {p.text for p in extract(paragraphs[0], paragraphs, default_background())}
     assert "中航信托" in found
     assert "陈辉" not in found
+
+
+def test_a_name_takes_its_rendering_across_a_closing_mark_or_a_form_of_address() -> None:
+    """Sentences of two BBC 中文 reports of November 2025: 《廣角鏡》（Panorama）, the programme's
+    name closed by its title mark before the parenthesis, and 長尾賢博士（Satoru Nagao）, "Dr
+    Nagao Satoru". Each Chinese name takes the English the article gives it."""
+    from monitor.subjects import _with_own_renderings
+    from monitor.text import convert
+
+    text = convert(
+        "BBC此前因一檔名為《廣角鏡》（Panorama）的紀錄片而備受指責。\n"
+        "美國華府保守派智庫哈德遜研究所（Hudson Institute）非常駐研究員長尾賢博士（Satoru Nagao）"
+        "向BBC中文分析，對福建號來說，台灣東側太平洋區域是關鍵處。",
+        "tw2sp",
+    )
+    entities = [
+        Entity(name=name, type="name", weight=0.5, aliases={"zh-Hans": (name,)})
+        for name in ("广角镜", "长尾贤")
+    ]
+    rendered = {e.name: e.aliases.get("en") for e in _with_own_renderings(entities, text)}
+    assert rendered == {"广角镜": ("Panorama",), "长尾贤": ("Satoru Nagao",)}
