@@ -224,6 +224,17 @@ def chinese(phrase: str, frequency: dict[str, int] | None = None) -> list[str]:
     return words[:CHINESE_PER_GLOSS]
 
 
+def chinese_name(name: str, frequency: dict[str, int] | None = None) -> list[str]:
+    """Simplified Chinese words CC-CEDICT gives for ``name`` as a name (its gloss capitalised):
+    土耳其 for Turkey, not 火鸡 (a turkey); the most frequent first."""
+    key = name.casefold().strip()
+    _, table, proper = _tables()
+    words = [w for w in dict.fromkeys(table.get(key, ())) if len(w) >= 2 and (key, w) in proper]
+    if frequency is not None:
+        words.sort(key=lambda w: -frequency.get(w, 0))
+    return words[:CHINESE_PER_GLOSS]
+
+
 def is_common_english(word: str) -> bool:
     """Whether a single English word is everyday vocabulary: a lowercase gloss of some Chinese
     word itself or after stripping a regular ending (Modifying -> modify, Goods -> good)."""

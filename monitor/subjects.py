@@ -380,9 +380,11 @@ def _aliases(phrase: Phrase) -> dict[str, tuple[str, ...]]:
         and dictionary.is_common_english(phrase.text)
     ):
         # an everyday word the article uses as a name (Bun, the company): its dictionary
-        # senses (小面包, a bread roll) would find other things
-        return {"en": (phrase.text,)}
-    chinese = dictionary.chinese(phrase.text, _jieba_frequency())
+        # senses (小面包, a bread roll) would find other things; what the dictionary gives
+        # for it as a name (Turkey: 土耳其, not 火鸡) is the name
+        chinese = dictionary.chinese_name(phrase.text, _jieba_frequency())
+    else:
+        chinese = dictionary.chinese(phrase.text, _jieba_frequency())
     result = {"en": (phrase.text,)}
     if chinese:
         result["zh-Hans"] = tuple(chinese)

@@ -1145,3 +1145,15 @@ def test_a_name_takes_its_rendering_across_a_closing_mark_or_a_form_of_address()
     ]
     rendered = {e.name: e.aliases.get("en") for e in _with_own_renderings(entities, text)}
     assert rendered == {"广角镜": ("Panorama",), "长尾贤": ("Satoru Nagao",)}
+
+
+def test_a_name_that_is_an_everyday_word_takes_the_dictionary_s_name_for_it() -> None:
+    """Turkey, as a name, is 土耳其; the everyday word's sense (火鸡, the bird) is not given.
+    A name the dictionary knows only as a word (Bun) stays English."""
+    from monitor.keyphrases import Phrase
+    from monitor.subjects import _aliases
+
+    turkey = Phrase("Turkey", "turkey", "name", 1.0, 5, (1, 3), ("Turkey",), True)
+    assert _aliases(turkey)["zh-Hans"] == ("土耳其",)
+    bun = Phrase("Bun", "bun", "name", 1.0, 3, (2, 3), ("Bun",), True)
+    assert _aliases(bun) == {"en": ("Bun",)}
