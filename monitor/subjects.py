@@ -301,7 +301,7 @@ def _reweighed(entity: Entity, centrality: float | None) -> Entity:
     role = entity.role or ROLE_OF_TYPE.get(entity.type, "actor")
     if centrality is None:
         # named in passing: the article never made it one of its subjects
-        return replace(entity, weight=round(entity.weight * UNREAD_FACTOR, 2), role=role)
+        return replace(entity, weight=round(entity.weight * UNREAD_FACTOR, 2), role="context")
     return replace(entity, weight=max(entity.weight * 0.5, centrality), role=role)
 
 

@@ -1157,3 +1157,13 @@ def test_a_name_that_is_an_everyday_word_takes_the_dictionary_s_name_for_it() ->
     assert _aliases(turkey)["zh-Hans"] == ("土耳其",)
     bun = Phrase("Bun", "bun", "name", 1.0, 3, (2, 3), ("Bun",), True)
     assert _aliases(bun) == {"en": ("Bun",)}
+
+
+def test_a_name_given_in_passing_is_context(fresh: dict[str, Watchlist]) -> None:
+    """The UBTech interview names Google once, in passing, and Elon Musk five times: news that
+    names only Google is no candidate follow-up; news that names Musk still is."""
+    if "latepost-ubtech-humanoid" not in fresh:
+        pytest.skip(f"{OTHER_BASELINES} is not on this machine")
+    role = {e.name: e.role for e in fresh["latepost-ubtech-humanoid"].entities}
+    assert role["Google"] == "context"
+    assert role["Elon Musk"] == "actor"
