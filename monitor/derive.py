@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from monitor import dictionary
 from monitor.background import Background, default_background
 from monitor.baseline_text import slug, text_from_markdown, text_from_plain
+from monitor.keyphrases import opening_paragraph, without_dateline
 from monitor.merge import merge
 from monitor.models import (
     AliasData,
@@ -119,9 +120,12 @@ def derive(
     headings = {n for n, p in enumerate(paragraphs, 1) if _is_heading(p)}
     title = fold(baseline.title)
 
+    opening = opening_paragraph(paragraphs) if latin_text else 0
     for number, paragraph in enumerate(paragraphs, 1):
         lead = 0.5 if number in lead_paragraphs or number in headings else 0.0
         for sentence_number, sentence in enumerate(split_sentences(paragraph), 1):
+            if number == opening and sentence_number == 1:
+                sentence = without_dateline(sentence)
             folded = fold(sentence)
             # a curated form that is a word of the article's own language ("bis", German
             # for "until", is not the BIS) names nothing

@@ -473,14 +473,27 @@ def _title_case(paragraph: str) -> bool:
     return bool(words) and sum(w[0].isupper() for w in words) > len(words) / 2
 
 
+def opening_paragraph(paragraphs: Sequence[str]) -> int:
+    """The number (from 1) of the first paragraph of prose after the title, where wire copy
+    puts its dateline; blank lines between paragraphs and title-case lines are none."""
+    return next((n for n, p in enumerate(paragraphs[1:], 2) if p.strip() and not _title_case(p)), 0)
+
+
+def without_dateline(text: str) -> str:
+    """The opening of wire copy without where and from whom it comes ("DUBAI, United Arab
+    Emirates — ", "SAN FRANCISCO (AP) — "): a dateline names the place of the report, not a
+    subject of it."""
+    return _DATELINE.sub("", text)
+
+
 def _latin_tallies(paragraphs: Sequence[str], stop: frozenset[str]) -> dict[str, _Tally]:
     tallies: dict[str, _Tally] = {}
     title_case = [_title_case(p) for p in paragraphs]
     names = _names_among_words([p for p, t in zip(paragraphs, title_case, strict=True) if not t])
-    first_prose = next((n for n, t in enumerate(title_case[1:], 2) if not t), 0)
+    first_prose = opening_paragraph(paragraphs)
     for number, (paragraph, headline) in enumerate(zip(paragraphs, title_case, strict=True), 1):
         if number == first_prose:
-            paragraph = _DATELINE.sub("", paragraph)
+            paragraph = without_dateline(paragraph)
         for text, kind, parts, shouted in _latin_phrases(paragraph, names, stop):
             # capitals in a title-case line or a shouted run ("HIGHER EDUCATION:") say nothing
             prose = not headline and not shouted

@@ -1167,3 +1167,15 @@ def test_a_name_given_in_passing_is_context(fresh: dict[str, Watchlist]) -> None
     role = {e.name: e.role for e in fresh["latepost-ubtech-humanoid"].entities}
     assert role["Google"] == "context"
     assert role["Elon Musk"] == "actor"
+
+
+def test_a_dateline_after_a_blank_line_is_no_subject() -> None:
+    """The CNBC report opens "DUBAI, United Arab Emirates — ", after its title and a blank
+    line: the place the report comes from, not a subject in capitals (it had been DUBAI, a
+    concept at 0.53). Dubai, which the report names as the airline's home, still is one."""
+    title, paragraphs = _article_file("cnbc-emirates-787.txt")
+    baseline = Baseline(id="emirates", title=title, language="en", published=None, path="")
+    watchlist = derive(baseline, "\n".join(paragraphs), load_aliases(WATCHLISTS / "aliases.yaml"))
+    names = {e.name for e in watchlist.entities}
+    assert "DUBAI" not in names
+    assert "Dubai" in names
