@@ -383,6 +383,8 @@ def _aliases(phrase: Phrase) -> dict[str, tuple[str, ...]]:
         # senses (小面包, a bread roll) would find other things; what the dictionary gives
         # for it as a name (Turkey: 土耳其, not 火鸡) is the name
         chinese = dictionary.chinese_name(phrase.text, _jieba_frequency())
+    elif dictionary.is_ambiguous(phrase.text):
+        chinese = []  # an English word that renders a dozen Chinese ones: which one is meant?
     else:
         chinese = dictionary.chinese(phrase.text, _jieba_frequency())
     result = {"en": (phrase.text,)}

@@ -1179,3 +1179,17 @@ def test_a_dateline_after_a_blank_line_is_no_subject() -> None:
     names = {e.name for e in watchlist.entities}
     assert "DUBAI" not in names
     assert "Dubai" in names
+
+
+def test_an_english_word_that_renders_a_dozen_chinese_ones_takes_none() -> None:
+    """As a Chinese word takes no English that renders a dozen Chinese words, an English word
+    takes no Chinese when it renders a dozen: "release" of a prisoner is not 发布 (to publish a
+    product), "order" for jets not 命令 (a command). "tariffs" keeps 关税."""
+    from monitor.keyphrases import Phrase
+    from monitor.subjects import _aliases
+
+    for word in ("release", "order"):
+        phrase = Phrase(word, word, "concept", 1.0, 4, (1, 3), (word,), True)
+        assert _aliases(phrase) == {"en": (word,)}, word
+    tariffs = Phrase("tariffs", "tariffs", "concept", 1.0, 4, (1, 3), ("tariffs",), True)
+    assert "关税" in _aliases(tariffs)["zh-Hans"]
