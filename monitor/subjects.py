@@ -20,7 +20,8 @@ from dataclasses import replace
 
 from monitor import dictionary, keyphrases
 from monitor.background import Background
-from monitor.keyphrases import Phrase, Usage, extract, is_boilerplate, is_compound, lead_paragraphs
+from monitor.chinese_phrases import is_compound
+from monitor.keyphrases import Phrase, Usage, extract, is_boilerplate, lead_paragraphs
 from monitor.models import Entity, Passage, Thread, split_sentences
 from monitor.names import TRANSLITERATION
 from monitor.text import LATIN_LETTER, convert, fold, has_chinese, on_word_edges
