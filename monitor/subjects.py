@@ -11,20 +11,21 @@ name nothing knows stays in the article's language, marked unreviewed. Pure.
 
 from __future__ import annotations
 
-import functools
 import math
 import re
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import replace
 
-from monitor import dictionary, keyphrases
+from monitor import keyphrases
 from monitor.background import Background
 from monitor.chinese_phrases import is_compound
 from monitor.keyphrases import Phrase, Usage, extract, is_boilerplate, lead_paragraphs
 from monitor.models import Entity, Passage, Thread, split_sentences
-from monitor.names import TRANSLITERATION
+from monitor.names import TRANSLITERATION, unique
+from monitor.subject_aliases import display_name, jieba_frequency, subject_aliases
 from monitor.text import LATIN_LETTER, convert, fold, has_chinese, on_word_edges
+from monitor.threads import threads
 
 # A short form in at most this share of ordinary news is rare enough to stand for the name: not
 # "never", since ordinary news from the baseline's own time and place tells its story too
@@ -34,8 +35,6 @@ RARE_SHARE = 0.005
 UNREAD_FACTOR = 0.35  # a curated name the article mentions but does not dwell on
 PHRASES = 40  # read from the article
 SUBJECTS = 24  # kept as entities beside the known names
-THREADS = 6
-THREAD_OVERLAP = 0.3  # paragraphs shared with a thread's first subject to join it
 CREDIT_MAX_WEIGHT = 0.2  # as monitor.derive caps the author
 CONTEXT_SHARE = 0.04  # in more than this share of ordinary news, a place is only context
 ROLE_OF_KIND = {"person": "actor", "body": "actor", "name": "actor", "place": "actor"}
@@ -51,14 +50,6 @@ _LATIN_IN_PARENTHESES = (
 # (长尾贤博士（Satoru Nagao）)
 _BEFORE_RENDERING = r"(?:[」』》〉”\"']|博士|教授|先生|女士)?"
 TYPE_OF_KIND = {"person": "person", "body": "body", "name": "company", "place": "place"}
-
-
-@functools.lru_cache(maxsize=1)
-def _jieba_frequency() -> dict[str, int]:
-    import jieba
-
-    jieba.initialize()
-    return dict(jieba.dt.FREQ)
 
 
 def subjects(
@@ -128,7 +119,7 @@ def subjects(
     entities = _with_own_renderings(entities, "\n".join(simplified))
     entities = [_credit_down(e, credits, folded_title) for e in entities]
     entities.sort(key=lambda e: (-e.weight, e.name.casefold()))
-    return tuple(entities), _threads(entities)
+    return tuple(entities), threads(entities)
 
 
 def _usages(
@@ -185,13 +176,13 @@ def _with_full_names(entities: Sequence[Entity]) -> list[Entity]:
         if has_chinese(last):
             aliases = dict(target.aliases)
             for script in ("zh-Hans", "zh-Hant"):
-                aliases[script] = _unique(
+                aliases[script] = unique(
                     [*aliases.get(script, ()), *entity.aliases.get(script, ())]
                 )
             by_name[last] = replace(target, aliases=aliases, weight=weight)
             joined.add(entity.name)
         else:
-            aliases = {**entity.aliases, "en": _unique([entity.name, last])}
+            aliases = {**entity.aliases, "en": unique([entity.name, last])}
             by_name[entity.name] = replace(
                 target,
                 name=entity.name,
@@ -310,14 +301,14 @@ def _entity(phrase: Phrase, weight: float, share: float, paragraphs: Sequence[st
     role = ROLE_OF_KIND.get(phrase.kind, "thread")
     if phrase.kind == "place" and share > CONTEXT_SHARE:
         role = "context"
-    aliases = _aliases(phrase)
+    aliases = subject_aliases(phrase)
     # reviewed when a dictionary gave it a name in the other language; a name nothing knows
     # stays in the article's language and is listed for review
     known_somewhere = ("en" in aliases) == has_chinese(phrase.text) or (
         "zh-Hans" in aliases and not has_chinese(phrase.text)
     )
     return Entity(
-        name=_display_name(phrase, aliases),
+        name=display_name(phrase, aliases),
         type=TYPE_OF_KIND.get(phrase.kind, "concept"),
         weight=weight,
         aliases=aliases,
@@ -334,69 +325,22 @@ def _with_short_forms(entity: Entity, phrase: Phrase, background: Background) ->
     text = phrase.text
     if not has_chinese(text) or len(text) < 4 or entity.role == "context":
         return entity
-    if text in _jieba_frequency() or is_compound(phrase.parts):
+    if text in jieba_frequency() or is_compound(phrase.parts):
         return entity  # a word, or a compound of words (人工智能公司): not a name to shorten
     if all(ch in TRANSLITERATION for ch in text):
         return entity  # a foreign name (南利斯特): its halves are no names of it
     # halves of two characters: a cut of three leaves a piece of a word (发现金, 市早苗, 锋锂业)
     shorts = {text[:2], text[-2:]}
-    shorts = {s for s in shorts if s not in _jieba_frequency() and has_chinese(s)}
+    shorts = {s for s in shorts if s not in jieba_frequency() and has_chinese(s)}
     rare = background.document_frequency(fold(s) for s in shorts)
     ceiling = max(2, round(RARE_SHARE * background.size))
     kept = sorted(s for s in shorts if rare.get(fold(s), 0) <= ceiling)
     if not kept:
         return entity
     aliases = dict(entity.aliases)
-    aliases["zh-Hans"] = _unique([*aliases.get("zh-Hans", ()), *kept])
-    aliases["zh-Hant"] = _unique([*aliases.get("zh-Hant", ()), *(convert(k, "s2t") for k in kept)])
+    aliases["zh-Hans"] = unique([*aliases.get("zh-Hans", ()), *kept])
+    aliases["zh-Hant"] = unique([*aliases.get("zh-Hant", ()), *(convert(k, "s2t") for k in kept)])
     return replace(entity, aliases=aliases)
-
-
-def _display_name(phrase: Phrase, aliases: dict[str, tuple[str, ...]]) -> str:
-    english = aliases.get("en", ())
-    # a gloss composed word by word ("human form robot") reads worse than the article's word
-    glossed = english and english[0] in dictionary.english(phrase.text)
-    if has_chinese(phrase.text) and glossed and phrase.kind == "concept":
-        return f"{english[0]} ({phrase.text})"
-    return phrase.text
-
-
-def _aliases(phrase: Phrase) -> dict[str, tuple[str, ...]]:
-    if has_chinese(phrase.text):
-        # an English word that renders a dozen Chinese ones (model, lead) finds other news
-        english = [e for e in dictionary.english(phrase.text) if not dictionary.is_ambiguous(e)]
-        if not english and phrase.kind == "concept":
-            composed = dictionary.compose(list(phrase.parts))
-            english = [composed] if composed else []
-        result = {
-            "zh-Hans": (phrase.text,),
-            "zh-Hant": _unique([convert(phrase.text, "s2t"), convert(phrase.text, "s2twp")]),
-        }
-        if english:
-            result["en"] = tuple(english)
-        return result
-    if (
-        phrase.kind == "name"
-        and " " not in phrase.text
-        and dictionary.is_common_english(phrase.text)
-    ):
-        # an everyday word the article uses as a name (Bun, the company): its dictionary
-        # senses (小面包, a bread roll) would find other things; what the dictionary gives
-        # for it as a name (Turkey: 土耳其, not 火鸡) is the name
-        chinese = dictionary.chinese_name(phrase.text, _jieba_frequency())
-    elif dictionary.is_ambiguous(phrase.text):
-        chinese = []  # an English word that renders a dozen Chinese ones: which one is meant?
-    else:
-        chinese = dictionary.chinese(phrase.text, _jieba_frequency())
-    result = {"en": (phrase.text,)}
-    if chinese:
-        result["zh-Hans"] = tuple(chinese)
-        result["zh-Hant"] = _unique([convert(c, s) for c in chinese for s in ("s2t", "s2twp")])
-    return result
-
-
-def _unique(items: Sequence[str]) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(i for i in items if i))
 
 
 def _passages(phrase: Phrase, paragraphs: Sequence[str]) -> tuple[Passage, ...]:
@@ -412,33 +356,3 @@ def _passages(phrase: Phrase, paragraphs: Sequence[str]) -> tuple[Passage, ...]:
         else:
             found.append(Passage(number, 1))
     return tuple(found)
-
-
-def _threads(entities: Sequence[Entity]) -> tuple[Thread, ...]:
-    """Greedy grouping: the most central unassigned thread subject opens a thread; subjects
-    whose paragraphs overlap its paragraphs enough join it."""
-    candidates = [e for e in entities if e.role == "thread" and e.passages]
-    used: set[str] = set()
-    threads: list[Thread] = []
-    for seed in candidates:
-        if seed.name in used or len(threads) >= THREADS:
-            continue
-        seed_paragraphs = {p.paragraph for p in seed.passages}
-        members = [seed]
-        for other in candidates:
-            if other.name in used or other is seed:
-                continue
-            paragraphs = {p.paragraph for p in other.passages}
-            overlap = len(paragraphs & seed_paragraphs) / max(1, len(paragraphs))
-            if overlap >= THREAD_OVERLAP and len(members) < 5:
-                members.append(other)
-        used.update(m.name for m in members)
-        spots = sorted({p.paragraph for m in members for p in m.passages})
-        threads.append(
-            Thread(
-                name=" / ".join(m.name for m in members[:2]),
-                subjects=tuple(m.name for m in members),
-                paragraphs=tuple(spots),
-            )
-        )
-    return tuple(threads)

@@ -646,10 +646,10 @@ def test_an_everyday_word_the_article_uses_as_a_name_is_a_subject() -> None:
 
 def test_a_name_that_is_an_everyday_word_gets_no_dictionary_senses() -> None:
     from monitor.keyphrases import Phrase
-    from monitor.subjects import _aliases
+    from monitor.subject_aliases import subject_aliases
 
     bun = Phrase("Bun", "bun", "name", 1.0, 3, (2, 3), ("Bun",), True)
-    assert _aliases(bun) == {"en": ("Bun",)}  # not 小面包, a bread roll
+    assert subject_aliases(bun) == {"en": ("Bun",)}  # not 小面包, a bread roll
 
 
 def test_a_name_may_begin_with_the_characters_that_end_a_date() -> None:
@@ -871,12 +871,12 @@ def test_an_english_word_of_many_chinese_senses_is_no_alias() -> None:
     """模型 glossed "model", which renders 31 Chinese words: English news about fashion models
     or business models would be candidates. 关税 keeps "tariff" (three)."""
     from monitor.keyphrases import Phrase
-    from monitor.subjects import _aliases
+    from monitor.subject_aliases import subject_aliases
 
     model = Phrase("模型", "模型", "concept", 1.0, 3, (2, 3), ("模型",), False)
-    assert "model" not in _aliases(model).get("en", ())
+    assert "model" not in subject_aliases(model).get("en", ())
     tariff = Phrase("关税", "关税", "concept", 1.0, 3, (2, 3), ("关税",), False)
-    assert "tariff" in _aliases(tariff)["en"]
+    assert "tariff" in subject_aliases(tariff)["en"]
     assert dictionary.is_ambiguous("model")
     assert not dictionary.is_ambiguous("think tank")
 
@@ -1151,12 +1151,12 @@ def test_a_name_that_is_an_everyday_word_takes_the_dictionary_s_name_for_it() ->
     """Turkey, as a name, is 土耳其; the everyday word's sense (火鸡, the bird) is not given.
     A name the dictionary knows only as a word (Bun) stays English."""
     from monitor.keyphrases import Phrase
-    from monitor.subjects import _aliases
+    from monitor.subject_aliases import subject_aliases
 
     turkey = Phrase("Turkey", "turkey", "name", 1.0, 5, (1, 3), ("Turkey",), True)
-    assert _aliases(turkey)["zh-Hans"] == ("土耳其",)
+    assert subject_aliases(turkey)["zh-Hans"] == ("土耳其",)
     bun = Phrase("Bun", "bun", "name", 1.0, 3, (2, 3), ("Bun",), True)
-    assert _aliases(bun) == {"en": ("Bun",)}
+    assert subject_aliases(bun) == {"en": ("Bun",)}
 
 
 def test_a_name_given_in_passing_is_context(fresh: dict[str, Watchlist]) -> None:
@@ -1186,10 +1186,10 @@ def test_an_english_word_that_renders_a_dozen_chinese_ones_takes_none() -> None:
     takes no Chinese when it renders a dozen: "release" of a prisoner is not 发布 (to publish a
     product), "order" for jets not 命令 (a command). "tariffs" keeps 关税."""
     from monitor.keyphrases import Phrase
-    from monitor.subjects import _aliases
+    from monitor.subject_aliases import subject_aliases
 
     for word in ("release", "order"):
         phrase = Phrase(word, word, "concept", 1.0, 4, (1, 3), (word,), True)
-        assert _aliases(phrase) == {"en": (word,)}, word
+        assert subject_aliases(phrase) == {"en": (word,)}, word
     tariffs = Phrase("tariffs", "tariffs", "concept", 1.0, 4, (1, 3), ("tariffs",), True)
-    assert "关税" in _aliases(tariffs)["zh-Hans"]
+    assert "关税" in subject_aliases(tariffs)["zh-Hans"]
