@@ -222,7 +222,11 @@ def _clean_latin(candidate: str, stop: frozenset[str] = frozenset()) -> str:
     English), dates or contractions at its edges, nor a number in front ("Dec 3" and
     "2025 We’ve" are no names)."""
     words = [re.sub(r"['’]s$", "", w) for w in candidate.split()]
-    while words and (_edge_word(words[0], stop) or not any(ch.isalpha() for ch in words[0])):
+    while words and (
+        _edge_word(words[0], stop)
+        or not any(ch.isalpha() for ch in words[0])
+        or (_TITLE.match(words[0]) and len(words) > 1 and words[1][:1].isupper())
+    ):
         words.pop(0)  # a leading number too; a trailing one belongs (Section 232, H 20)
     while words and _edge_word(words[-1], stop):
         words.pop()
@@ -231,6 +235,16 @@ def _clean_latin(candidate: str, stop: frozenset[str] = frozenset()) -> str:
     return " ".join(words)
 
 
+# A title before a name ("Secretary Rubio", "Governor John Rankin", "Acting Deputy Premier
+# Honourable Natalio Wheatley" less its Premier, which "Premier League" keeps); not before "of"
+# ("Secretary of Education" is an office), nor a word that also opens names of companies and
+# bodies (General Motors, Justice Department)
+_TITLE = re.compile(
+    r"^(?:secretary|governor|judge|senator|sen\.?|rep\.?|gov\.?|mayor|ambassador|chancellor"
+    r"|commissioner|envoy|acting|deputy|vice|honou?rable|admiral|adm\.?|colonel|col\.?"
+    r"|captain|capt\.?)$",
+    re.IGNORECASE,
+)
 _CONTRACTION = re.compile(r"['’](?:ve|re|ll|d|m|t)$", re.IGNORECASE)
 
 

@@ -1193,3 +1193,23 @@ def test_an_english_word_that_renders_a_dozen_chinese_ones_takes_none() -> None:
         assert subject_aliases(phrase) == {"en": (word,)}, word
     tariffs = Phrase("tariffs", "tariffs", "concept", 1.0, 4, (1, 3), ("tariffs",), True)
     assert "关税" in subject_aliases(tariffs)["zh-Hans"]
+
+
+def test_a_title_before_a_name_is_no_part_of_it() -> None:
+    """Sentences of a CNN report (2023) and a St Kitts Nevis Observer report (2022): the judge
+    and the governor are Arthur Engoron and John Rankin, found by their names whatever title
+    the next report gives them. An office before "of" stays whole, and a word that also opens
+    company names keeps its place (General Motors)."""
+    from monitor.names import unknown_candidates
+
+    judge = (
+        "Judge Arthur Engoron, who has clashed with Trump throughout the trial, at first tried to"
+        " stop the former president’s political barbs and speechifying."
+    )
+    governor = "Governor John Rankin made the bombshell announcement in a press statement."
+    assert ("Arthur Engoron", "person") in unknown_candidates(judge)
+    assert ("John Rankin", "person") in unknown_candidates(governor)
+    assert [n for n, _ in unknown_candidates("the Secretary of Education")] == [
+        "Secretary of Education"
+    ]
+    assert [n for n, _ in unknown_candidates("General Motors said")] == ["General Motors"]
