@@ -38,6 +38,9 @@ _INITIAL = re.compile(
 _DATELINE = re.compile(
     r"^[A-Z][A-Z.' ]{2,}(?:, [A-Za-z0-9.' ]+)?\s*(?:\([A-Za-z ]+\)\s*)?[—–-]+\s+"
 )
+# a figure standing as a word of its own: 30, $1, 2.5%, 787-9 (not H200 or Claude 4, which
+# open with a letter)
+_FIGURE = re.compile(r"(?<!\S)[$€£¥]?\d\S*")
 _POSSESSIVE = re.compile(rf"(?<=[{LATIN_LETTER}])['’]s$")
 _ROMAN = re.compile(r"^(?:[ivxlcdm]+)$", re.IGNORECASE)
 # Headings and references of legal and official English: "Section 4", "Sec. 2", "(a)".
@@ -91,7 +94,7 @@ def _latin_phrases(
     ``names``: everyday words the article uses as names (see _names_among_words); ``stop``:
     English's stop words and those of the article's language."""
     paragraph = _INITIAL.sub(r"\1 ", paragraph)
-    for clause in re.split(r"[,.;:!?()\"“”\[\]—]+\s|\n", paragraph):
+    for clause in _pieces(paragraph):
         written = _LATIN_WORD.findall(clause)
         words = _unshouted(written)
         shouted = words != written
@@ -118,6 +121,13 @@ def _latin_phrases(
                     continue
                 kind = "name" if capitals else "concept"
                 yield text, kind, tuple(run), shouted
+
+
+def _pieces(paragraph: str) -> list[str]:
+    """Clauses, and within them the runs between figures: a phrase does not reach across
+    "$1" or "30" ("reached $1 billion" makes no "reached billion")."""
+    clauses = re.split(r"[,.;:!?()\"“”\[\]—]+\s|\n", paragraph)
+    return [piece for clause in clauses for piece in _FIGURE.split(clause)]
 
 
 def _unshouted(words: list[str]) -> list[str]:

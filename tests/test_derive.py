@@ -1213,3 +1213,22 @@ def test_a_title_before_a_name_is_no_part_of_it() -> None:
         "Secretary of Education"
     ]
     assert [n for n, _ in unknown_candidates("General Motors said")] == ["General Motors"]
+
+
+def test_a_phrase_does_not_reach_across_a_figure() -> None:
+    """Anthropic's announcement that it acquired Bun says twice that Claude Code "reached $1
+    billion in run-rate revenue": "reached billion", the words on either side of the figure,
+    is no phrase of the article."""
+    from monitor.keyphrases import extract
+
+    paragraphs = [
+        "Anthropic acquires Bun as Claude Code reaches $1B milestone",
+        "In November, Claude Code achieved a significant milestone: just six months after"
+        " becoming available to the public, it reached $1 billion in run-rate revenue.",
+        "Claude Code reached $1 billion in run-rate revenue in only 6 months, and bringing the"
+        " Bun team into Anthropic means we can build the infrastructure to compound that"
+        " momentum and keep pace with the exponential growth in AI adoption.",
+    ]
+    found = {p.text for p in extract(paragraphs[0], paragraphs, default_background())}
+    assert "Claude Code" in found
+    assert not {text for text in found if "reached billion" in text}
