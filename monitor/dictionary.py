@@ -137,7 +137,8 @@ def _translation(sense: str) -> bool:
 def _clean(sense: str) -> str:
     # the first of a list of renderings: "US Federal Reserve, the US central bank"
     gloss = _PARENS.sub("", _without_reference(sense)).split(";")[0].split(",")[0].strip(" ,.")
-    gloss = re.sub(r"^(?:to|a|an|the) ", "", gloss)
+    # one space between words: "a (criminal) charge" less its parentheses is "a  charge"
+    gloss = re.sub(r"^(?:to|a|an|the) ", "", " ".join(gloss.split()))
     if not gloss or len(gloss.split()) > MAX_GLOSS_WORDS or not gloss.isascii():
         return ""
     return gloss

@@ -1232,3 +1232,10 @@ def test_a_phrase_does_not_reach_across_a_figure() -> None:
     found = {p.text for p in extract(paragraphs[0], paragraphs, default_background())}
     assert "Claude Code" in found
     assert not {text for text in found if "reached billion" in text}
+
+
+def test_a_gloss_has_one_space_between_words() -> None:
+    """CC-CEDICT's "a (criminal) charge" of 指控, less its parentheses and article, is "charge",
+    not " charge", an alias no English news writes (428 headwords had such a gloss)."""
+    assert "charge" in dictionary.english("指控")
+    assert all(gloss == " ".join(gloss.split()) for gloss in dictionary.english("指控"))
