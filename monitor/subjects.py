@@ -217,14 +217,17 @@ def _with_own_renderings(entities: Sequence[Entity], text: str) -> list[Entity]:
     Latin script, in parentheses (斯塔默（Keir Starmer）, 南利斯特（Tom Nunlist）), takes that
     name as its English alias: the article's own rendering. A subject read from the
     parenthesis alone is the same one and joins it. Not for a word the dictionary glosses:
-    模型 (model) of 大型语言模型（LLM） ends where a longer term does."""
+    模型 (model) of 大型语言模型（LLM） ends where a longer term does. A name the dictionary
+    renders as another's (麦克斯韦, James Clerk Maxwell, of 吉斯兰·麦克斯韦（Ghislaine Maxwell）)
+    takes the article's rendering first."""
     result = list(entities)
     joined: set[str] = set()  # names of the Latin-only subjects that joined a Chinese one
     for index, entity in enumerate(entities):
-        if "en" in entity.aliases:
+        english = entity.aliases.get("en", ())
+        if english and not all(name[:1].isupper() for name in english):
             continue
         rendering = _rendering(entity, text)
-        if not rendering:
+        if not rendering or rendering.casefold() in {name.casefold() for name in english}:
             continue
         twins = [
             e
@@ -233,7 +236,8 @@ def _with_own_renderings(entities: Sequence[Entity], text: str) -> list[Entity]:
         ]
         joined.update(e.name for e in twins)
         weight = max([entity.weight, *(e.weight for e in twins)])
-        aliases = {**entity.aliases, "en": (rendering,)}
+        twin_names = [name for twin in twins for name in twin.aliases.get("en", ())]
+        aliases = {**entity.aliases, "en": unique([rendering, *twin_names, *english])}
         result[index] = replace(entity, aliases=aliases, weight=weight)
     return [e for e in result if e.name not in joined]
 

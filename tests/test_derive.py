@@ -1239,3 +1239,29 @@ def test_a_gloss_has_one_space_between_words() -> None:
     not " charge", an alias no English news writes (428 headwords had such a gloss)."""
     assert "charge" in dictionary.english("指控")
     assert all(gloss == " ".join(gloss.split()) for gloss in dictionary.english("指控"))
+
+
+def test_the_article_s_rendering_comes_before_a_dictionary_name() -> None:
+    """A BBC 中文 report of November 2025 writes 吉斯蘭・麥克斯韋（Ghislaine Maxwell）.
+    CC-CEDICT knows 麦克斯韦 only as James Clerk Maxwell: the article's rendering comes first,
+    and the subject read from the parenthesis is the same person, not a second one."""
+    from monitor.subjects import _with_own_renderings
+    from monitor.text import convert
+
+    text = convert(
+        "週三（11月12日）清晨，眾議院監督委員會的民主黨人公開了三封電子郵件往來，包括愛潑斯坦"
+        "（2019年在獄中死亡）與其長期夥伴吉斯蘭・麥克斯韋（Ghislaine Maxwell）的通信。",
+        "tw2sp",
+    )
+    maxwell = Entity(
+        name="麦克斯韦",
+        type="person",
+        weight=0.4,
+        aliases={"zh-Hans": ("麦克斯韦",), "en": ("Maxwell", "James Clerk Maxwell")},
+    )
+    twin = Entity(
+        name="Ghislaine Maxwell", type="person", weight=0.06, aliases={"en": ("Ghislaine Maxwell",)}
+    )
+    result = _with_own_renderings([maxwell, twin], text)
+    assert [e.name for e in result] == ["麦克斯韦"]
+    assert result[0].aliases["en"][0] == "Ghislaine Maxwell"
