@@ -228,6 +228,7 @@ def _clean_latin(candidate: str, stop: frozenset[str] = frozenset()) -> str:
         or (_TITLE.match(words[0]) and len(words) > 1 and words[1][:1].isupper())
     ):
         words.pop(0)  # a leading number too; a trailing one belongs (Section 232, H 20)
+    words = _after_title(words)
     while words and _edge_word(words[-1], stop):
         words.pop()
     if words and words[-1].endswith(("'s", "’s")):
@@ -244,6 +245,27 @@ _TITLE = re.compile(
     r"|commissioner|envoy|acting|deputy|vice|honou?rable|admiral|adm\.?|colonel|col\.?"
     r"|captain|capt\.?)$",
     re.IGNORECASE,
+)
+
+
+def _after_title(words: list[str]) -> list[str]:
+    """A name after the title that precedes it, whatever qualifies the title: "Energy Secretary
+    Chris Wright", "Foreign Minister Wang Yi", "NASA Administrator Jim Bridenstine" are Chris
+    Wright, Wang Yi and Jim Bridenstine. A title before "of" is an office (Secretary of State)."""
+    last = max(
+        (
+            i
+            for i, word in enumerate(words[:-1])
+            if _TITLE.match(word) or word.casefold() in _TITLE_WORDS
+            if words[i + 1][:1].isupper()
+        ),
+        default=-1,
+    )
+    return words[last + 1 :]
+
+
+_TITLE_WORDS = frozenset(
+    "president minister chairman ceo administrator director spokesperson spokesman spokeswoman".split()
 )
 _CONTRACTION = re.compile(r"['’](?:ve|re|ll|d|m|t)$", re.IGNORECASE)
 

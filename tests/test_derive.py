@@ -1213,6 +1213,12 @@ def test_a_title_before_a_name_is_no_part_of_it() -> None:
         "Secretary of Education"
     ]
     assert [n for n, _ in unknown_candidates("General Motors said")] == ["General Motors"]
+    # whatever qualifies the title (Space.com, 2019): the administrator is Jim Bridenstine
+    nasa = (
+        '"American aerospace companies of all sizes are joining the Artemis program," NASA'
+        " Administrator Jim Bridenstine said in a statement."
+    )
+    assert ("Jim Bridenstine", "person") in unknown_candidates(nasa)
 
 
 def test_a_phrase_does_not_reach_across_a_figure() -> None:
