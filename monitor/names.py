@@ -265,7 +265,8 @@ def _after_title(words: list[str]) -> list[str]:
 
 
 _TITLE_WORDS = frozenset(
-    "president minister chairman ceo administrator director spokesperson spokesman spokeswoman".split()
+    "president minister chairman ceo administrator director spokesperson spokesman "
+    "spokeswoman".split()
 )
 _CONTRACTION = re.compile(r"['’](?:ve|re|ll|d|m|t)$", re.IGNORECASE)
 
