@@ -278,11 +278,28 @@ def _edge_word(word: str, stop: frozenset[str] = frozenset()) -> bool:
     return bool(_CONTRACTION.search(word))
 
 
+def _word_starts(text: str) -> set[int]:
+    """Where the words of jieba's dictionary (no guessing) start in ``text``, in either script."""
+    starts, position = set(), 0
+    for word in jieba.cut(convert(text, "t2s"), HMM=False):
+        starts.add(position)
+        position += len(word)
+    return starts
+
+
 def _clean_dot_name(candidate: str) -> str:
     before, _, after = candidate.partition("·")
     start = len(before)
     while start > 0 and before[start - 1] in TRANSLITERATION and len(before) - start < 4:
         start -= 1
+    # the name opens where a word of the sentence does, not with the end of the word before
+    # it: 理 of 總理 (prime minister) in 總理安東尼·阿爾巴尼斯
+    # (not when the run went on beyond the four characters taken: 克里斯蒂安娜 is cut anyway;
+    # and a word of the dictionary may swallow the name's head, 由约翰 of 由约翰·史密斯: then
+    # the run of transliteration characters stands)
+    if start == 0 or before[start - 1] not in TRANSLITERATION:
+        edges = _word_starts(before)
+        start = next((i for i in range(start, len(before)) if i in edges), start)
     end = 0
     while end < len(after) and after[end] in TRANSLITERATION and end < 5:
         end += 1

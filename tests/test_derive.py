@@ -1271,3 +1271,18 @@ def test_the_article_s_rendering_comes_before_a_dictionary_name() -> None:
     result = _with_own_renderings([maxwell, twin], text)
     assert [e.name for e in result] == ["麦克斯韦"]
     assert result[0].aliases["en"][0] == "Ghislaine Maxwell"
+
+
+def test_a_foreign_name_in_chinese_opens_where_a_word_does() -> None:
+    """Two BBC 中文 reports (November 2025): 總理安東尼·阿爾巴尼斯 is the prime minister (總理)
+    Anthony Albanese, not 理安東尼; 秘書長安東尼奧·古特雷斯 is the secretary-general António
+    Guterres, whole."""
+    from monitor.names import unknown_candidates
+
+    albanese = "特朗普與澳洲總理安東尼·阿爾巴尼斯（Anthony Albanese）在白宮簽署了關鍵礦物框架協議"
+    guterres = (
+        "聯合國秘書長安東尼奧·古特雷斯（António Guterres）才剛承認《巴黎協定》設定的1.5°C目標"
+        "恐將破防"
+    )
+    assert ("安東尼·阿爾巴尼斯", "person") in unknown_candidates(albanese)
+    assert ("安東尼奧·古特雷斯", "person") in unknown_candidates(guterres)
