@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from monitor import dictionary
+from monitor.alias_search import find_bounded
 from monitor.background import Background, default_background
 from monitor.baseline_text import slug, text_from_markdown, text_from_plain
 from monitor.keyphrases import opening_paragraph, without_dateline
@@ -50,7 +51,6 @@ from monitor.text import (
     convert,
     fold,
     has_chinese,
-    on_word_edges,
 )
 
 __all__ = [
@@ -235,8 +235,8 @@ def _residue(candidate: str, matched: Sequence[str]) -> str:
         return candidate
     rest = key
     for known in inside:
-        for start, end in reversed(_whole_spans(rest, known)):
-            rest = f"{rest[:start]} {rest[end:]}"
+        while (start := find_bounded(rest, known)) >= 0:
+            rest = f"{rest[:start]} {rest[start + len(known) :]}"
     left = set(rest.split())
     for word in candidate.split():
         if fold(word) in left and re.search(r"\d", word) and re.search(r"[A-Za-z]", word):
@@ -258,17 +258,7 @@ def _is_covered(
 def _contains_whole(text: str, part: str) -> bool:
     """``part`` is in ``text`` as whole words where it is Latin: the known name "ai" does not
     account for "dubai air show", nor "us" for "musk"."""
-    return bool(_whole_spans(text, part))
-
-
-def _whole_spans(text: str, part: str) -> list[tuple[int, int]]:
-    spans = []
-    start = text.find(part) if part else -1
-    while start >= 0:
-        if on_word_edges(text, start, start + len(part), part):
-            spans.append((start, start + len(part)))
-        start = text.find(part, start + 1)
-    return spans
+    return find_bounded(text, part) >= 0
 
 
 def _weigh(found: list[_Found], baseline: Baseline) -> tuple[Entity, ...]:

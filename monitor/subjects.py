@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from monitor import keyphrases
+from monitor.alias_search import find_bounded
 from monitor.background import Background
 from monitor.chinese_phrases import is_compound
 from monitor.keyphrases import Phrase, Usage, extract, is_boilerplate, lead_paragraphs
@@ -276,12 +277,7 @@ def _named_in(entity: Entity, text: str) -> bool:
 
 def _names(name: str, text: str) -> bool:
     """``name`` in folded ``text``; a Latin name as whole words ("us" is not in "house")."""
-    start = text.find(name)
-    while start >= 0:
-        if on_word_edges(text, start, start + len(name), name):
-            return True
-        start = text.find(name, start + 1)
-    return False
+    return find_bounded(text, name) >= 0
 
 
 def _known_owner(phrase: Phrase, known: Sequence[Entity]) -> Entity | None:
@@ -294,10 +290,10 @@ def _known_owner(phrase: Phrase, known: Sequence[Entity]) -> Entity | None:
 
 def _reweighed(entity: Entity, centrality: float | None) -> Entity:
     """A known name weighs what the article makes of it, not what the alias data says."""
-    role = entity.role or ROLE_OF_TYPE.get(entity.type, "actor")
     if centrality is None:
         # named in passing: the article never made it one of its subjects
         return replace(entity, weight=round(entity.weight * UNREAD_FACTOR, 2), role="context")
+    role = entity.role or ROLE_OF_TYPE.get(entity.type, "actor")
     return replace(entity, weight=max(entity.weight * 0.5, centrality), role=role)
 
 
