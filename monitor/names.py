@@ -144,12 +144,20 @@ def _whole_in_chinese(folded: str, start: int, end: int, form: str) -> bool:
     transliteration characters does not run on into another (阿里巴巴 in 阿里巴巴迪, a person)."""
     if set(form) <= TRANSLITERATION and end < len(folded) and folded[end] in TRANSLITERATION:
         return False
-    position = 0
-    for word in jieba.cut(folded, HMM=False):
-        word_start, position = position, position + len(word)
-        if start < word_start < end < position or word_start < start < position < end:
-            return False
-    return True
+    return not any(
+        start < word_start < end < word_end or word_start < start < word_end < end
+        for word_start, word_end in _dictionary_words(folded)
+    )
+
+
+def _dictionary_words(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each word of simplified ``text`` as jieba's dictionary cuts it, without
+    guessing at the words it does not know."""
+    spans, position = [], 0
+    for word in jieba.cut(text, HMM=False):
+        spans.append((position, position + len(word)))
+        position += len(word)
+    return spans
 
 
 _NAME_TOKEN = (
@@ -221,14 +229,9 @@ def _clean_latin(candidate: str, stop: frozenset[str] = frozenset()) -> str:
     """The candidate without stop words (``stop``: those of the article's language besides
     English), dates or contractions at its edges, nor a number in front ("Dec 3" and
     "2025 We’ve" are no names)."""
-    words = [re.sub(r"['’]s$", "", w) for w in candidate.split()]
-    while words and (
-        _edge_word(words[0], stop)
-        or not any(ch.isalpha() for ch in words[0])
-        or (_TITLE.match(words[0]) and len(words) > 1 and words[1][:1].isupper())
-    ):
+    words = _after_title([re.sub(r"['’]s$", "", w) for w in candidate.split()])
+    while words and (_edge_word(words[0], stop) or not any(ch.isalpha() for ch in words[0])):
         words.pop(0)  # a leading number too; a trailing one belongs (Section 232, H 20)
-    words = _after_title(words)
     while words and _edge_word(words[-1], stop):
         words.pop()
     if words and words[-1].endswith(("'s", "’s")):
@@ -236,15 +239,15 @@ def _clean_latin(candidate: str, stop: frozenset[str] = frozenset()) -> str:
     return " ".join(words)
 
 
-# A title before a name ("Secretary Rubio", "Governor John Rankin", "Acting Deputy Premier
+# Titles before a name ("Secretary Rubio", "Governor John Rankin", "Acting Deputy Premier
 # Honourable Natalio Wheatley" less its Premier, which "Premier League" keeps); not before "of"
-# ("Secretary of Education" is an office), nor a word that also opens names of companies and
+# ("Secretary of Education" is an office), nor words that also open names of companies and
 # bodies (General Motors, Justice Department)
-_TITLE = re.compile(
-    r"^(?:secretary|governor|judge|senator|sen\.?|rep\.?|gov\.?|mayor|ambassador|chancellor"
-    r"|commissioner|envoy|acting|deputy|vice|honou?rable|admiral|adm\.?|colonel|col\.?"
-    r"|captain|capt\.?)$",
-    re.IGNORECASE,
+_TITLES = frozenset(
+    "secretary governor judge senator sen rep gov mayor ambassador chancellor commissioner "
+    "envoy acting deputy vice honourable honorable admiral adm colonel col captain capt "
+    "president minister chairman ceo administrator director spokesperson spokesman "
+    "spokeswoman".split()
 )
 
 
@@ -256,7 +259,7 @@ def _after_title(words: list[str]) -> list[str]:
         (
             i
             for i, word in enumerate(words[:-1])
-            if _TITLE.match(word) or word.casefold() in _TITLE_WORDS
+            if word.casefold().removesuffix(".") in _TITLES
             if words[i + 1][:1].isupper()
         ),
         default=-1,
@@ -264,10 +267,6 @@ def _after_title(words: list[str]) -> list[str]:
     return words[last + 1 :]
 
 
-_TITLE_WORDS = frozenset(
-    "president minister chairman ceo administrator director spokesperson spokesman "
-    "spokeswoman".split()
-)
 _CONTRACTION = re.compile(r"['’](?:ve|re|ll|d|m|t)$", re.IGNORECASE)
 
 
@@ -276,15 +275,6 @@ def _edge_word(word: str, stop: frozenset[str] = frozenset()) -> bool:
     if folded in _LATIN_STOP or folded in stop or folded in _DATE_WORDS:
         return True
     return bool(_CONTRACTION.search(word))
-
-
-def _word_starts(text: str) -> set[int]:
-    """Where the words of jieba's dictionary (no guessing) start in ``text``, in either script."""
-    starts, position = set(), 0
-    for word in jieba.cut(convert(text, "t2s"), HMM=False):
-        starts.add(position)
-        position += len(word)
-    return starts
 
 
 def _clean_dot_name(candidate: str) -> str:
@@ -298,7 +288,7 @@ def _clean_dot_name(candidate: str) -> str:
     # and a word of the dictionary may swallow the name's head, 由约翰 of 由约翰·史密斯: then
     # the run of transliteration characters stands)
     if start == 0 or before[start - 1] not in TRANSLITERATION:
-        edges = _word_starts(before)
+        edges = {word_start for word_start, _ in _dictionary_words(convert(before, "t2s"))}
         start = next((i for i in range(start, len(before)) if i in edges), start)
     end = 0
     while end < len(after) and after[end] in TRANSLITERATION and end < 5:
