@@ -21,16 +21,15 @@ from monitor.errors import MonitorError
 from monitor.models import KnownName, Watchlist
 from monitor.names import known_aliases
 from monitor.pipeline.ingest import open_database
-from monitor.text import convert, fold
+from monitor.text import CJK_RANGE, convert, fold
 from monitor.vocabulary import PlainAlias
 from monitor.watchlist import load_watchlists
 from storage import articles as stored_articles
 from storage import storage_errors
 from storage.matches import follow_ups_of
 
-_CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 # Where Chinese meets a Latin letter or a digit: words of their own in a search.
-_SCRIPT_EDGE = re.compile(f"(?<=[{_CJK}])(?=[A-Za-z0-9])|(?<=[A-Za-z0-9])(?=[{_CJK}])")
+_SCRIPT_EDGE = re.compile(f"(?<=[{CJK_RANGE}])(?=[A-Za-z0-9])|(?<=[A-Za-z0-9])(?=[{CJK_RANGE}])")
 _SCRIPT_CONFIGS = ("t2s", "tw2sp", "s2t", "s2twp")
 
 
