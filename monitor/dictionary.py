@@ -220,9 +220,7 @@ def chinese(phrase: str, frequency: dict[str, int] | None = None) -> list[str]:
     if phrase.strip()[:1].islower():
         # a lowercase word is not the name it also spells: jobs is not 乔布斯 (Jobs)
         words = [w for w in words if (key, w) not in proper]
-    if frequency is not None:
-        words.sort(key=lambda w: -frequency.get(w, 0))
-    return words[:CHINESE_PER_GLOSS]
+    return _most_frequent(words, frequency)
 
 
 def chinese_name(name: str, frequency: dict[str, int] | None = None) -> list[str]:
@@ -231,8 +229,14 @@ def chinese_name(name: str, frequency: dict[str, int] | None = None) -> list[str
     key = name.casefold().strip()
     _, table, proper = _tables()
     words = [w for w in dict.fromkeys(table.get(key, ())) if len(w) >= 2 and (key, w) in proper]
+    return _most_frequent(words, frequency)
+
+
+def _most_frequent(words: list[str], frequency: dict[str, int] | None) -> list[str]:
+    """The first CHINESE_PER_GLOSS of ``words``, the most frequent first when frequencies are
+    given (ties keep the dictionary's order)."""
     if frequency is not None:
-        words.sort(key=lambda w: -frequency.get(w, 0))
+        words = sorted(words, key=lambda w: -frequency.get(w, 0))
     return words[:CHINESE_PER_GLOSS]
 
 
