@@ -29,6 +29,7 @@ _CLAUSE_TAGS = frozenset({"v", "p", "c", "uj", "d", "r"})
 NAME_TAGS = {"nr": "person", "nrt": "person", "nrfg": "person", "ns": "place", "nt": "body"}
 MAX_CHINESE_CHARS = 8
 JIEBA_TYPICAL_IDF = 9.0  # a specific word (稀土 8.4, 机器人 8.5); 时候 is 4.3
+EVERYDAY_IDF = 5.0  # the 419 commonest words of jieba's table are under it (发展 3.6, 方面 4.3)
 
 
 _STOP_EDGE = frozenset(
@@ -166,6 +167,12 @@ def _function_word(word: str, tag: str) -> bool:
 
 def _rare(word: str) -> bool:
     return jieba_idf().get(word, 0.0) >= JIEBA_TYPICAL_IDF
+
+
+def is_everyday_chinese(word: str) -> bool:
+    """One of the words of everyday Chinese (jieba's IDF under EVERYDAY_IDF: 发展, 方面, 政府,
+    技术, 投资; about 400 words): it says nothing about which story an article tells."""
+    return jieba_idf().get(word, EVERYDAY_IDF) < EVERYDAY_IDF
 
 
 def is_compound(parts: Sequence[str]) -> bool:

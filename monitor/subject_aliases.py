@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 
 from monitor import dictionary
+from monitor.chinese_phrases import is_everyday_chinese
 from monitor.keyphrases import Phrase
 from monitor.names import unique
 from monitor.text import convert, has_chinese
@@ -55,6 +56,9 @@ def subject_aliases(phrase: Phrase) -> dict[str, tuple[str, ...]]:
         chinese = []  # an English word that renders a dozen Chinese ones: which one is meant?
     else:
         chinese = dictionary.chinese(phrase.text, jieba_frequency())
+    if phrase.kind == "concept":
+        # an everyday Chinese word (方面 for "sides") finds every story
+        chinese = [c for c in chinese if not is_everyday_chinese(c)]
     result = {"en": (phrase.text,)}
     if chinese:
         result["zh-Hans"] = tuple(chinese)

@@ -1286,3 +1286,20 @@ def test_a_foreign_name_in_chinese_opens_where_a_word_does() -> None:
     )
     assert ("安東尼·阿爾巴尼斯", "person") in unknown_candidates(albanese)
     assert ("安東尼奧·古特雷斯", "person") in unknown_candidates(guterres)
+
+
+def test_an_english_subject_takes_no_everyday_chinese_word() -> None:
+    """The sides of the US-Ukraine joint statement (2025) are rendered 旁边, not 方面 ("aspect",
+    one of the commonest words of Chinese news); "national" of the tariff order keeps 全国性,
+    not 全国. A Chinese word that specific news writes stays: "tariffs" is 关税."""
+    from monitor.keyphrases import Phrase
+    from monitor.subject_aliases import subject_aliases
+
+    def chinese_of(word: str) -> tuple[str, ...]:
+        phrase = Phrase(word, word, "concept", 1.0, 2, (5, 13), (word,), False)
+        return subject_aliases(phrase).get("zh-Hans", ())
+
+    assert "方面" not in chinese_of("sides")
+    assert "全国" not in chinese_of("national")
+    assert "全国性" in chinese_of("national")
+    assert "关税" in chinese_of("tariffs")
