@@ -155,20 +155,42 @@ def baseline_group() -> None:
 @baseline_group.command("add")
 @click.argument("source")
 @click.option("--id", "baseline_id", default=None, help="Baseline id (default: from the title).")
+@click.option(
+    "--published",
+    type=click.DateTime(["%Y-%m-%d"]),
+    default=None,
+    help="When the article appeared (default: the page's date, if it gives one); news "
+    "published before it is no follow-up.",
+)
+@click.option("--outlet", default="", help="Who published it (its name is no subject).")
+@click.option("--author", default="", help="Who wrote it (default: the page's byline).")
 @click.pass_context
-def baseline_add_command(ctx: click.Context, source: str, baseline_id: str | None) -> None:
+def baseline_add_command(
+    ctx: click.Context,
+    source: str,
+    baseline_id: str | None,
+    published: dt.datetime | None,
+    outlet: str,
+    author: str,
+) -> None:
     """Add an article (txt, md or html file, or a URL) as a baseline, derive its watchlist and
-    match the stored articles against it.
+    match the stored articles against it. A text file tells no date: give --published, or
+    news from before the article counts as following it up.
 
     \b
     Example:
         monitor baseline add https://example.org/chips-story.html --id chips-story
+        monitor baseline add story.txt --published 2025-11-23 --outlet "The White House"
     """
     if baseline_id is not None and (problem := baseline_id_problem(baseline_id)):
         click.echo(f"Error: --id: {terminal_safe(problem)}", err=True)
         ctx.exit(2)  # a usage error, before anything is read or written
+    if published is not None and published.date() > dt.datetime.now(dt.UTC).date():
+        click.echo(f"Error: --published: {published.date()} is in the future", err=True)
+        ctx.exit(2)
     settings = settings_from(ctx)
-    report = pipeline.add_baseline(settings, source, baseline_id)
+    credits = pipeline.Credits(published.date() if published else None, outlet, author)
+    report = pipeline.add_baseline(settings, source, baseline_id, credits)
     print(f"{report.baseline_id}: wrote {report.path} ({report.entities} entities)")
     if report.unreviewed:
         print(f"  to review (reviewed: false): {', '.join(report.unreviewed)}")

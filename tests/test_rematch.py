@@ -128,3 +128,53 @@ def test_a_bad_id_is_refused_before_anything_is_written(env: dict[str, str], tmp
     assert index.read_text(encoding="utf-8") == before
     assert sorted(Path(env["MONITOR_WATCHLISTS_DIR"]).rglob("*")) == files
     run(env, "baseline", "list")  # every later command still works
+
+
+def test_a_text_file_baseline_takes_its_date_and_outlet_from_the_command(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """A text file tells no date: without --published, 36Kr's chip stories of 2024 follow up an
+    article of 2025; with it, the date rule keeps them out, as it does for a dated page, and
+    the later news stays."""
+    run(env, "poll")
+    text = tmp_path / "chips.txt"
+    shutil.copy(SHIPPED / "baselines" / "decoupling-wastes-us-leverage.zh-Hans.txt", text)
+    run(env, "baseline", "add", str(text), "--id", "undated")
+    args = ("--published", "2025-06-01", "--outlet", "Foreign Affairs: Essays")
+    run(env, "baseline", "add", str(text), "--id", "dated", *args)
+    undated, dated = published_follow_ups(env, "undated"), published_follow_ups(env, "dated")
+    assert any(day < "2025-06-01" for day in undated.values()), "36Kr's 2024 stories match"
+    assert dated == {a: day for a, day in undated.items() if day >= "2025-06-01"}
+    assert dated, "the news of 2026 still follows it up"
+    listed = json.loads(run(env, "baseline", "list", "--json").stdout)["baselines"]
+    by_id = {b["id"]: b for b in listed}
+    assert (by_id["dated"]["published"], by_id["dated"]["outlet"]) == (
+        "2025-06-01",
+        "Foreign Affairs: Essays",
+    )
+    assert by_id["undated"]["published"] is None
+
+
+def published_follow_ups(env: dict[str, str], baseline_id: str) -> dict[int, str]:
+    """The baseline's follow-ups: article id -> the article's published day."""
+    db = open_db(Path(env["MONITOR_DATA_DIR"]) / "monitor.db")
+    try:
+        rows = db.execute(
+            "SELECT a.id, a.published FROM matches m JOIN articles a ON a.id = m.article_id"
+            " WHERE m.baseline_id = ?",
+            [baseline_id],
+        )
+        return {r[0]: r[1][:10] for r in rows}
+    finally:
+        db.close()
+
+
+def test_a_publication_date_in_the_future_is_refused(env: dict[str, str], tmp_path: Path):
+    text = tmp_path / "chips.txt"
+    shutil.copy(SHIPPED / "baselines" / "decoupling-wastes-us-leverage.zh-Hans.txt", text)
+    result = CliRunner().invoke(
+        cli, ["baseline", "add", str(text), "--published", "2999-01-01"], env=env
+    )
+    assert result.exit_code == 2
+    assert result.stderr == "Error: --published: 2999-01-01 is in the future\n"
+    assert not (Path(env["MONITOR_WATCHLISTS_DIR"]) / "baselines" / "chips.zh-Hans.txt").exists()

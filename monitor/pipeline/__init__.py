@@ -29,6 +29,7 @@ from monitor.pipeline.backfill import (
 from monitor.pipeline.backfill_units import BackfillSource
 from monitor.pipeline.baselines import (
     BaselineInfo,
+    Credits,
     DeriveReport,
     WatchlistCheck,
     add_baseline,
@@ -73,6 +74,7 @@ __all__ = [
     "BackfillReport",
     "BackfillSource",
     "BaselineInfo",
+    "Credits",
     "CycleReport",
     "DeriveReport",
     "RematchReport",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -147,7 +148,20 @@ def check_all_watchlists(settings: Settings) -> WatchlistCheck:
     )
 
 
-def add_baseline(settings: Settings, source: str, baseline_id: str | None = None) -> DeriveReport:
+@dataclass(frozen=True)
+class Credits:
+    """What the user tells about a baseline that its text may not: when it was published (the
+    date rule keeps earlier news out of its follow-ups), its outlet and its author (their
+    names are the article's credit line, not its subjects). Given values win over the page's."""
+
+    published: dt.date | None = None
+    outlet: str = ""
+    author: str = ""
+
+
+def add_baseline(
+    settings: Settings, source: str, baseline_id: str | None = None, credits: Credits = Credits()
+) -> DeriveReport:
     """Copy a user's article (a local txt / md / html file, or a URL) into the baselines, list it
     in index.yaml and derive its watchlist."""
     directory = Path(settings.watchlists_dir)
@@ -173,10 +187,13 @@ def add_baseline(settings: Settings, source: str, baseline_id: str | None = None
     text = article.text.rstrip("\n") + "\n"
     (directory / "baselines" / file_name).write_text(text, encoding="utf-8")
     entry = {"id": new_id, "file": file_name, "language": article.language, "title": article.title}
-    if article.published:
-        entry["published"] = article.published.date().isoformat()
-    if article.author:
-        entry["author"] = article.author
+    published = credits.published or (article.published.date() if article.published else None)
+    if published:
+        entry["published"] = published.isoformat()
+    if author := credits.author.strip() or article.author:
+        entry["author"] = author
+    if outlet := credits.outlet.strip():
+        entry["outlet"] = outlet
     if is_url:
         entry["source_url"] = source
     append_baseline_entry(index_path, entry)
