@@ -37,6 +37,9 @@ UNREAD_FACTOR = 0.35  # a curated name the article mentions but does not dwell o
 PHRASES = 40  # read from the article
 SUBJECTS = 24  # kept as entities beside the known names
 CREDIT_MAX_WEIGHT = 0.2  # as monitor.derive caps the author
+# jieba's count of a surname that stands for others too (布朗 Brown 958, 米兰 Milan 607; 鲍威尔
+# Powell 58, 沃什 Warsh 3)
+COMMON_SURNAME_FREQUENCY = 100
 CONTEXT_SHARE = 0.04  # in more than this share of ordinary news, a place is only context
 ROLE_OF_KIND = {"person": "actor", "body": "actor", "name": "actor", "place": "actor"}
 ROLE_OF_TYPE = {"concept": "thread", "policy": "thread"}
@@ -98,6 +101,7 @@ def subjects(
     folded_title = fold(title)
     spread_max = max(len(p.paragraphs) for p in phrases)
     lead = lead_paragraphs(paragraphs)
+    merged = _with_surnames(merged, "\n".join(simplified))
     usages = _usages(list(merged.values()), [fold(p) for p in simplified], background)
     for name, usage in usages.items():
         entity = merged[name]
@@ -200,6 +204,34 @@ def _with_full_names(entities: Sequence[Entity]) -> list[Entity]:
             )
             joined.add(last)
     return [by_name[e.name] for e in entities if e.name not in joined]
+
+
+def _with_surnames(entities: dict[str, Entity], text: str) -> dict[str, Entity]:
+    """A foreign person the article names in full (凯文·沃什) and by the surname alone after
+    that (沃什) is named both ways, as Chinese news names them: the surname is one of their
+    Chinese names, and its mentions are theirs. Not a surname that stands for more than this
+    person (布朗 Brown, 米兰 Milan: COMMON_SURNAME_FREQUENCY) or that another subject goes by.
+    ``text``: the article in simplified characters."""
+    taken = {fold(a) for e in entities.values() for a in e.all_aliases()}
+    result = {}
+    for name, entity in entities.items():
+        last = _last_name(entity)
+        if "·" in entity.name and _named_alone(last, entity, text) and fold(last) not in taken:
+            aliases = dict(entity.aliases)
+            for script, form in (("zh-Hans", last), ("zh-Hant", convert(last, "s2t"))):
+                aliases[script] = unique([*aliases.get(script, ()), form])
+            entity = replace(entity, aliases=aliases)
+        result[name] = entity
+    return result
+
+
+def _named_alone(surname: str, entity: Entity, text: str) -> bool:
+    """The article writes ``surname`` outside the person's full name."""
+    if len(surname) < 2 or jieba_frequency().get(surname, 0) >= COMMON_SURNAME_FREQUENCY:
+        return False
+    for full in sorted(entity.aliases.get("zh-Hans", ()), key=len, reverse=True):
+        text = text.replace(full, "\n")
+    return surname in text
 
 
 def _last_name(entity: Entity) -> str:

@@ -1303,3 +1303,35 @@ def test_an_english_subject_takes_no_everyday_chinese_word() -> None:
     assert "全国" not in chinese_of("national")
     assert "全国性" in chinese_of("national")
     assert "关税" in chinese_of("tariffs")
+
+
+def test_foreign_names_written_with_common_transliteration_characters_are_found() -> None:
+    """The Fed report's candidates for chair (界面新闻, 2026): 凯文 (Kevin) is written with 文, as
+    雅各布斯 (Jacobs) is with 各; a name whose characters were not all known came back empty,
+    or cut (邁克爾·雅)."""
+    from monitor.names import unknown_candidates
+
+    sentence = (
+        "目前，潜在接任人选有四位，分别为前美联储理事凯文·沃什、现任美联储理事沃勒、"
+        "白宫国家经济委员会主任凯文·哈塞特，以及贝莱德全球固定收益首席投资官里克·里德尔。"
+    )
+    names = [name for name, _ in unknown_candidates(sentence)]
+    assert names == ["凯文·沃什", "凯文·哈塞特", "里克·里德尔"]
+    cop30 = "現任謝菲爾德大學（Sheffield University）政治學教授的邁克爾·雅各布斯認為"  # BBC, 2025
+    assert ("邁克爾·雅各布斯", "person") in unknown_candidates(cop30)
+
+
+def test_a_foreign_person_named_by_the_surname_too_goes_by_it(
+    fresh: dict[str, Watchlist],
+) -> None:
+    """The Fed report names 凯文·沃什 (Kevin Warsh) in full once and as 沃什 after that: both
+    are his mentions and his Chinese names, as Chinese news writes them ("特朗普提名沃什"). Not
+    a surname that names others too: 斯蒂芬·米兰's 米兰 is Milan."""
+    if "jiemian-fed-pause-chair" not in fresh:
+        pytest.skip(f"{MORE_BASELINES} is not on this machine")
+    entities = {e.name: e for e in fresh["jiemian-fed-pause-chair"].entities}
+    warsh = entities["凯文·沃什"]
+    assert warsh.role == "actor"
+    assert "沃什" in warsh.aliases["zh-Hans"]
+    assert "沃什" in warsh.aliases["zh-Hant"]
+    assert "米兰" not in entities["斯蒂芬·米兰"].aliases["zh-Hans"]
