@@ -260,8 +260,15 @@ def is_common_english(word: str) -> bool:
 
 def is_ambiguous(word: str) -> bool:
     """One English word that renders many Chinese words (model: 31, lead: 23, control: 45),
-    so that in English news it means something else most of the time."""
-    return " " not in word and len(set(_tables()[1].get(word.casefold(), ()))) >= AMBIGUOUS
+    so that in English news it means something else most of the time. A plural is as
+    ambiguous as its singular, whatever its own entries: "officials" has only 有司 (a
+    classical word for them), "official" has 干部, 官员, 官方 and a dozen more."""
+    if " " in word:
+        return False
+    table = _tables()[1]
+    key = word.casefold()
+    forms = [key, key[:-1]] if key.endswith("s") and len(key) > 3 else [key]
+    return any(len(set(table.get(form, ()))) >= AMBIGUOUS for form in forms)
 
 
 def is_name(word: str) -> bool:

@@ -1335,3 +1335,20 @@ def test_a_foreign_person_named_by_the_surname_too_goes_by_it(
     assert "沃什" in warsh.aliases["zh-Hans"]
     assert "沃什" in warsh.aliases["zh-Hant"]
     assert "米兰" not in entities["斯蒂芬·米兰"].aliases["zh-Hans"]
+
+
+def test_a_plural_is_as_ambiguous_as_its_singular() -> None:
+    """A plural's own dictionary entries are few and far from the news sense: the officials
+    of a plague report were 有司 (a classical word), its guards' records 案卷, the teachers of
+    an education pilot 先生 (also "Mister"). Their singulars render a dozen Chinese words each,
+    so they take none; "voters" keeps 选民."""
+    from monitor.keyphrases import Phrase
+    from monitor.subject_aliases import subject_aliases
+
+    def chinese_of(word: str) -> tuple[str, ...]:
+        phrase = Phrase(word, word, "concept", 1.0, 3, (2, 6), (word,), False)
+        return subject_aliases(phrase).get("zh-Hans", ())
+
+    for plural in ("officials", "records", "teachers"):
+        assert chinese_of(plural) == (), plural
+    assert "选民" in chinese_of("voters")
