@@ -176,6 +176,7 @@ def derive(
         (baseline.outlet, baseline.author),
         own_stop_words,
         language,
+        {known.name: known.mentions for known in data.names if known.name in found},
     )
     return Watchlist(baseline=baseline, entities=entities, paragraphs=paragraphs, threads=threads)
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 from monitor import keyphrases
@@ -64,11 +64,14 @@ def subjects(
     credits: Sequence[str] = (),
     own_stop_words: frozenset[str] = frozenset(),
     language: str = "",
+    mentions: Mapping[str, Sequence[str]] | None = None,
 ) -> tuple[tuple[Entity, ...], tuple[Thread, ...]]:
     """Entities (known names reweighted, new subjects added) and threads, most central first.
     ``credits``: the article's outlet and author, as its index gives them; ``own_stop_words``:
     those of its language, besides English's, when it is another Latin-script one;
-    ``language``: the baseline's."""
+    ``language``: the baseline's; ``mentions``: the curated mention forms of the known names
+    the article writes out (苹果 of Apple where it names 苹果公司), which are theirs here."""
+    mentions = mentions or {}
     # Traditional text is read in simplified characters and mainland wording (軟體 -> 软件), so
     # that its subjects have their simplified names. Simplified text is read as it is written:
     # opencc's mainland wording would rewrite it too (小程序 -> 小进程, 核心 -> 内核), and its
@@ -90,9 +93,13 @@ def subjects(
         # square root: scores fall steeply after the first few subjects, and the tenth
         # subject of an article is still one of its subjects
         weight = round(max(0.05, min(1.0, math.sqrt(phrase.score / top))), 2)
-        owner = _known_owner(phrase, list(merged.values()))
+        owner = _known_owner(phrase, list(merged.values()), mentions)
         if owner is not None:
             centrality[owner.name] = max(centrality.get(owner.name, 0.0), weight)
+            if owner.type == "person" and phrase.key not in map(fold, owner.all_aliases()):
+                # a person the article goes on to call by the surname (施密特 of Eric
+                # Schmidt) goes by it in the news too
+                merged[owner.name] = _with_aliases(owner, subject_aliases(phrase))
             continue
         if len(new) < SUBJECTS and not is_boilerplate(phrase.text):
             share = frequency.get(phrase.key, 0) / max(1, background.size)
@@ -102,7 +109,7 @@ def subjects(
     spread_max = max(len(p.paragraphs) for p in phrases)
     lead = lead_paragraphs(paragraphs)
     merged = _with_surnames(merged, "\n".join(simplified))
-    usages = _usages(list(merged.values()), [fold(p) for p in simplified], background)
+    usages = _usages(list(merged.values()), [fold(p) for p in simplified], background, {})
     for name, usage in usages.items():
         entity = merged[name]
         if name in centrality:
@@ -128,14 +135,17 @@ def subjects(
 
 
 def _usages(
-    entities: Sequence[Entity], folded: Sequence[str], background: Background
+    entities: Sequence[Entity],
+    folded: Sequence[str],
+    background: Background,
+    mentions: Mapping[str, Sequence[str]],
 ) -> dict[str, Usage]:
-    """How often the article writes each entity's names (whole words) and in which
-    paragraphs. Longer names claim their text first: "Trump" inside "Trump administration"
-    is a mention of the administration."""
+    """How often the article writes each entity's names or mention forms (whole words) and
+    in which paragraphs. Longer names claim their text first: "Trump" inside "Trump
+    administration" is a mention of the administration."""
     owner: dict[str, str] = {}  # folded alias -> entity name
     for entity in entities:
-        for alias in entity.all_aliases():
+        for alias in [*entity.all_aliases(), *mentions.get(entity.name, ())]:
             key = fold(alias)
             if len(key) >= 2:
                 owner.setdefault(key, entity.name)
@@ -312,10 +322,20 @@ def _names(name: str, text: str) -> bool:
     return find_bounded(text, name) >= 0
 
 
-def _known_owner(phrase: Phrase, known: Sequence[Entity]) -> Entity | None:
-    """The curated name this phrase is (one of its aliases)."""
+def _with_aliases(entity: Entity, more: dict[str, tuple[str, ...]]) -> Entity:
+    aliases = dict(entity.aliases)
+    for script, names in more.items():
+        aliases[script] = unique([*aliases.get(script, ()), *names])
+    return replace(entity, aliases=aliases)
+
+
+def _known_owner(
+    phrase: Phrase, known: Sequence[Entity], mentions: Mapping[str, Sequence[str]]
+) -> Entity | None:
+    """The curated name this phrase is (one of its aliases or mention forms)."""
     for entity in known:
-        if any(fold(alias) == phrase.key for alias in entity.all_aliases()):
+        forms = [*entity.all_aliases(), *mentions.get(entity.name, ())]
+        if any(fold(form) == phrase.key for form in forms):
             return entity
     return None
 

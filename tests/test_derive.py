@@ -1352,3 +1352,25 @@ def test_a_plural_is_as_ambiguous_as_its_singular() -> None:
     for plural in ("officials", "records", "teachers"):
         assert chinese_of(plural) == (), plural
     assert "选民" in chinese_of("voters")
+
+
+def test_a_curated_name_the_article_goes_on_to_call_by_its_short_form_owns_it() -> None:
+    """BBC 中文's iPhone Pocket report (2025) names 蘋果公司 once and 蘋果 after that: the
+    short form is Apple, the subject of the report, not the fruit (CC-CEDICT's "apple")."""
+    title, paragraphs = _article_file("bbc-iphone-pocket.zh-Hant.txt")
+    baseline = Baseline(id="pocket", title=title, language="zh-Hant", published=None, path="")
+    watchlist = derive(baseline, "\n".join(paragraphs), load_aliases(WATCHLISTS / "aliases.yaml"))
+    top = sorted(watchlist.entities, key=lambda e: -e.weight)[:3]
+    assert "Apple" in [e.name for e in top]
+    assert not any("苹果" in e.aliases.get("zh-Hans", ()) for e in watchlist.entities)
+    assert next(e for e in watchlist.entities if e.name == "Apple").role == "actor"
+
+
+def test_a_curated_person_called_by_the_surname_goes_by_it(fresh: dict[str, Watchlist]) -> None:
+    """The shipped baseline on China's AI models names 埃里克·施密特 (Eric Schmidt) once and
+    施密特 after that: one subject, found by the surname too, not a second one beside him."""
+    entities = {e.name: e for e in fresh["china-despite-chip-limits"].entities}
+    schmidt = entities["Eric Schmidt"]
+    assert schmidt.role == "actor"
+    assert "施密特" in schmidt.aliases["zh-Hans"]
+    assert "施密特" not in entities
