@@ -11,6 +11,8 @@ before a baseline does not follow it up.
 from __future__ import annotations
 
 import datetime as dt
+import re
+import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -63,6 +65,16 @@ LEAD_CHARS = 160  # of folded body text; feed summaries put the news first
 # monitor/data/language.yaml, read by monitor.language.
 
 
+_CAPITALS = re.compile(r"[A-Z]{2,6}")
+_WORD_IN_CAPITALS = re.compile(r"(?<![A-Za-z])[A-Z]{2,6}(?![a-z])")
+
+
+def capitals_in(article: Article) -> frozenset[str]:
+    """The words of two to six letters the article writes in capitals (US, WHO), folded."""
+    text = unicodedata.normalize("NFKC", f"{article.title}\n{article.text}")  # ＡＭＤ is AMD
+    return frozenset(w.casefold() for w in _WORD_IN_CAPITALS.findall(text))
+
+
 def is_headline_list(title: str, rules: LanguageRules | None = None) -> bool:
     """A market wrap or a list of the day's headlines, by its title."""
     return bool((rules or default_rules()).headline_list.search(fold(title)))
@@ -91,6 +103,7 @@ class Matcher:
         self.judge = judge
         self._lists = tuple(index(w) for w in watchlists)
         refs: dict[str, set[tuple[int, int]]] = defaultdict(set)
+        in_capitals: dict[str, set[bool]] = defaultdict(set)  # key -> its aliases in capitals?
         with_amount: dict[str, set[tuple[int, int]]] = defaultdict(set)
         # "<all>" aliases: each distinct group list once, with the entities it names; its
         # words go into the same automaton, tagged (alias index, group index).
@@ -107,6 +120,9 @@ class Matcher:
                     else:
                         for key in alias_keys(term.text):
                             refs[key].add((wi, ei))
+                            in_capitals[key].add(bool(_CAPITALS.fullmatch(term.text)))
+        # an alias written in capitals (US, WHO, IT) names nothing in lower case: "told us"
+        self._capital_keys = frozenset(k for k, flags in in_capitals.items() if flags == {True})
         self._with_amount = {key: tuple(sorted(t)) for key, t in with_amount.items()}
         self._all = tuple(
             (len(groups), title_only, tuple(sorted(t)))
@@ -128,10 +144,13 @@ class Matcher:
 
     def found(self, article: Article) -> dict[int, dict[int, Hit]]:
         """Entities present in the article: watchlist index -> entity index -> hit."""
-        return self._found_in(fold(article.title), fold(article.text))
+        return self._found_in(fold(article.title), fold(article.text), capitals_in(article))
 
-    def _found_in(self, title: str, body: str) -> dict[int, dict[int, Hit]]:
-        """``found`` on the article's title and text in the one normal form."""
+    def _found_in(
+        self, title: str, body: str, capitals: frozenset[str]
+    ) -> dict[int, dict[int, Hit]]:
+        """``found`` on the article's title and text in the one normal form; ``capitals``:
+        the words the article writes in capitals, folded."""
         rules = self.rules
         inflections = rules.inflections
         text = f"{title}\n{body}"
@@ -148,7 +167,7 @@ class Matcher:
                 zone = TITLE if start < len(title) else LEAD
                 if key not in group_words or zone < group_words[key][0]:
                     group_words[key] = (zone, groups)
-            if not targets:
+            if not targets or (key in self._capital_keys and key not in capitals):
                 continue
             if not on_word_edges(text, start, end_index + 1, key):
                 continue
@@ -229,7 +248,7 @@ class Matcher:
         headline_list = is_headline_list(article.title, self.rules)  # a title: cheap to fold
         amount = self.rules.large_amount(f"{title}\n{body[:LEAD_CHARS]}") is not None
         result = []
-        for wi, hits in sorted(self._found_in(title, body).items()):
+        for wi, hits in sorted(self._found_in(title, body, capitals_in(article)).items()):
             indexed = self._lists[wi]
             if published and indexed.cutoff and published < indexed.cutoff:
                 continue

@@ -343,3 +343,25 @@ def test_a_space_between_chinese_and_latin_does_not_hide_an_alias():
     # a real headline (readhub, 2026-04-29) writes the space too
     assert 1 in found(article("DeepSeek V4 发布引爆需求，大厂争相订购华为昇腾 950 芯片"))[0]
     assert fold("华为昇腾 910C") == fold("華為昇騰910C") == fold("华为昇腾910c")
+
+
+def test_an_alias_in_capitals_names_nothing_written_in_lower_case():
+    """US is the United States; "us" is not (a press gaggle of 2025: "a lot of love for all of
+    us"), nor is "who" the WHO. The acronym in a headline or in full-width letters is."""
+    baseline = Baseline("trade", "Trade", "en", None, "baselines/trade.txt")
+    entities = (
+        entity("United States", "place", 0.8, 1, en="United States|US|U.S."),
+        entity("WHO", "body", 0.6, 1, en="WHO", zh_Hans="世界卫生组织"),
+        entity("AMD", "company", 0.4, 2, en="AMD"),
+    )
+    capitals = Matcher([Watchlist(baseline, entities, ("Trade.", "Chips."))])
+
+    def names(title: str, text: str = "") -> set[str]:
+        found = capitals.found(article(title, text))
+        return {entities[ei].name for ei in found.get(0, {})}
+
+    gaggle = "It’s going wild outside with a lot of love for all of us, I guess."
+    assert names("Press Gaggle by President Trump", gaggle) == set()
+    assert names("Those who eat sugar every day") == set()
+    assert names("US tariffs on chips", "The WHO said") == {"United States", "WHO"}
+    assert names("ＡＭＤ与世界卫生组织") == {"AMD", "WHO"}
