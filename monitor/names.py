@@ -191,6 +191,7 @@ _BODY_WORDS = frozenset(
 )
 _HAN_RUN = f"[{CJK_RANGE}]{{1,6}}"
 _DOT_NAME = re.compile(rf"{_HAN_RUN}[·・•‧]{_HAN_RUN}(?:[·・•‧]{_HAN_RUN})?")
+_ACRONYM = re.compile(r"(?<![A-Za-z0-9.\-])[A-Z]{3,6}(?![A-Za-z0-9\-])")
 _BOOK_TITLE = re.compile(r"《([^《》]{2,20})》")
 _QUOTED_PLAN = re.compile(
     r"[“\"「『]\s*([^“”\"「」『』]{2,18}?"
@@ -330,6 +331,13 @@ def unknown_candidates(sentence: str, stop: frozenset[str] = frozenset()) -> lis
         if len(name) < 3 or not words or (len(words) > 2 and name.isupper()):
             continue  # too short, or a heading in capitals
         found.append((name, _latin_type(words)))
+    if has_chinese(sentence):
+        # in Chinese text a word in capitals is an acronym, however like an English word:
+        # WHO of 世界衛生組織（WHO）; not a title (CEO)
+        names = {name for name, _ in found}
+        for acronym in dict.fromkeys(_ACRONYM.findall(sentence)):
+            if acronym not in names and acronym.casefold() not in _TITLES:
+                found.append((acronym, _latin_type([acronym])))
     normalized = re.sub("[・•‧]", "·", sentence)
     for match in _DOT_NAME.finditer(normalized):
         name = _clean_dot_name(match.group(0))

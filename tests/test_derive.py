@@ -1374,3 +1374,15 @@ def test_a_curated_person_called_by_the_surname_goes_by_it(fresh: dict[str, Watc
     assert schmidt.role == "actor"
     assert "施密特" in schmidt.aliases["zh-Hans"]
     assert "施密特" not in entities
+
+
+def test_an_acronym_in_chinese_text_is_a_name_whatever_english_word_it_spells() -> None:
+    """BBC 中文 on hidden sugar (2025) cites 世界衛生組織（WHO）: in Chinese text WHO is the
+    World Health Organization, not the English "who" that stop lists drop; a title (CEO) is
+    still no name."""
+    from monitor.names import unknown_candidates
+
+    sugar = "世界衛生組織（WHO）建議，添加糖應限制在每日總熱量的10%以下，最佳健康狀態則應低於5%。"
+    assert "WHO" in [name for name, _ in unknown_candidates(sugar)]
+    interview = "晚点：一个机器人创业公司 CEO 评价说，优必选是第一代机器人公司"  # LatePost, 2025
+    assert "CEO" not in [name for name, _ in unknown_candidates(interview)]
