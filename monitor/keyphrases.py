@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from monitor import dictionary
 from monitor.background import Background
 from monitor.chinese_phrases import JIEBA_TYPICAL_IDF, chinese_tallies, jieba_idf
+from monitor.names import NAME_ADJECTIVES
 from monitor.phrase_tally import EXTENDS, Tally
 from monitor.stopwords import stopwords
 from monitor.text import LATIN_LETTER, LATIN_LOWER, LATIN_UPPER, fold, has_chinese
@@ -82,11 +83,6 @@ class Phrase:
     in_title: bool
 
 
-# adjectives of yake's stop list that open names (New York, Eastern Equine Encephalitis, Best
-# Buy, Old Trafford): stop words at the edge of a lowercase phrase, not of a capitalised one
-_NAME_ADJECTIVES = frozenset({"eastern", "new", "first", "old", "best", "last"})
-
-
 def _latin_phrases(
     paragraph: str, names: frozenset[str], stop: frozenset[str]
 ) -> Iterable[tuple[str, str, tuple[str, ...], bool]]:
@@ -107,7 +103,7 @@ def _latin_phrases(
                 run = [*words[i : i + n - 1], bare[i + n - 1]]
                 lowered = [w.lower().replace("’", "'") for w in run]  # We’ve = we've
                 capitals = all(w[0].isupper() for w in run)
-                opens_name = lowered[0] in _NAME_ADJECTIVES and n > 1 and capitals
+                opens_name = lowered[0] in NAME_ADJECTIVES and n > 1 and capitals
                 if (lowered[0] in stop and not opens_name) or lowered[-1] in stop:
                     continue
                 if any(w in stop and w not in _INNER_WORDS for w in lowered[1:-1]):

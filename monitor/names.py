@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 import ahocorasick
 import jieba
 
+from monitor import dictionary
 from monitor.models import AliasData, KnownName
 from monitor.text import (
     CJK_RANGE,
@@ -227,12 +228,67 @@ _LATIN_STOP = frozenset(
 )
 
 
+_POSSESSIVE = re.compile(r"['’]s$")
+# plurals that take 's and open names of institutions: People's Republic, Women's Tennis
+# Association, Children's Hospital
+_COLLECTIVE_OWNERS = frozenset({"people", "women", "men", "children"})
+
+
+def _name_parts(run: str) -> list[str]:
+    """The names in a run of capitalised words. Cut after a possessive inside it: "Britain's
+    Conservative Party" is Britain and the Conservative Party, "Apple's Tim Cook" Apple and Tim
+    Cook (not "Britain Conservative Party", which no text writes), but an institution named on
+    a plural stays whole (People's Republic of China) and a figure is the owner's (Boeing's 787
+    is the Boeing 787). Cut at the "of" after a person: "Brian Batko of the Pittsburgh
+    Post-Gazette" is a reporter and his paper; "Bank of America" and "Secretary of State" stay.
+    And no name runs on into a figure ("Ten of the 18")."""
+    parts: list[list[str]] = [[]]
+    words = run.split()
+    for number, word in enumerate(words):
+        owner = _POSSESSIVE.sub("", word)
+        if word == "of" and _person_before(parts[-1]):
+            parts.append([])
+            continue
+        if word == "of" and _figure_after(words[number + 1 :]):
+            break
+        if word == "the" and not parts[-1]:
+            continue  # "of the" after a person
+        parts[-1].append(word)
+        following = words[number + 1] if number < len(words) - 1 else ""
+        if owner == word or owner.casefold() in _COLLECTIVE_OWNERS:
+            continue
+        if following[:1].isalpha():
+            parts.append([])
+        else:
+            parts[-1][-1] = owner  # a figure after the owner is its own: Boeing 787
+    return [" ".join(part) for part in parts if part]
+
+
+def _person_before(words: Sequence[str]) -> bool:
+    """Two or three words that read as a person's name: a first name the dictionary gives as a
+    name and a last that is no English word (Brian Batko; not London School of Economics)."""
+    return (
+        2 <= len(words) <= 3
+        and dictionary.is_name(words[0])
+        and not dictionary.is_common_english(words[-1])
+    )
+
+
+def _figure_after(words: Sequence[str]) -> bool:
+    """ "of the" and a figure: "Ten of the 18" (not "Trade Act of 1974")."""
+    return len(words) > 1 and words[0] == "the" and words[1][:1].isdigit()
+
+
 def _clean_latin(candidate: str, stop: frozenset[str] = frozenset()) -> str:
     """The candidate without stop words (``stop``: those of the article's language besides
     English), dates or contractions at its edges, nor a number in front ("Dec 3" and
     "2025 We’ve" are no names)."""
-    words = _after_title([re.sub(r"['’]s$", "", w) for w in candidate.split()])
+    words = candidate.split()
+    # the name a possessive ends (Gannett's); inside, it is an institution's (People's Republic)
+    words = _after_title([*words[:-1], _POSSESSIVE.sub("", words[-1])] if words else [])
     while words and (_edge_word(words[0], stop) or not any(ch.isalpha() for ch in words[0])):
+        if _opens_name(words):
+            break
         words.pop(0)  # a leading number too; a trailing one belongs (Section 232, H 20)
     while words and _edge_word(words[-1], stop):
         words.pop()
@@ -267,6 +323,22 @@ def _after_title(words: list[str]) -> list[str]:
         default=-1,
     )
     return words[last + 1 :]
+
+
+# adjectives of yake's stop list that open names (New York, Eastern Equine Encephalitis, Best
+# Buy, Old Trafford): stop words at the edge of a lowercase phrase, not of a capitalised one
+NAME_ADJECTIVES = frozenset({"eastern", "new", "first", "old", "best", "last"})
+
+
+def _opens_name(words: Sequence[str]) -> bool:
+    """A capitalised name adjective before another name word: New Media Investment Group,
+    not New alone nor "Last Friday"."""
+    return (
+        len(words) > 1
+        and words[0].casefold() in NAME_ADJECTIVES
+        and words[0][:1].isupper()
+        and not _edge_word(words[1])
+    )
 
 
 _CONTRACTION = re.compile(r"['’](?:ve|re|ll|d|m|t)$", re.IGNORECASE)
@@ -326,11 +398,12 @@ def unknown_candidates(sentence: str, stop: frozenset[str] = frozenset()) -> lis
     ``stop``: the stop words of the article's language, when it is not English."""
     found: list[tuple[str, str]] = []
     for match in _LATIN_NAME.finditer(sentence):
-        name = _clean_latin(match.group(0), stop)
-        words = name.split()
-        if len(name) < 3 or not words or (len(words) > 2 and name.isupper()):
-            continue  # too short, or a heading in capitals
-        found.append((name, _latin_type(words)))
+        for part in _name_parts(match.group(0)):
+            name = _clean_latin(part, stop)
+            words = name.split()
+            if len(name) < 3 or not words or (len(words) > 2 and name.isupper()):
+                continue  # too short, or a heading in capitals
+            found.append((name, _latin_type(words)))
     if has_chinese(sentence):
         # in Chinese text a word in capitals is an acronym, however like an English word:
         # WHO of 世界衛生組織（WHO）; not a title (CEO)

@@ -1386,3 +1386,46 @@ def test_an_acronym_in_chinese_text_is_a_name_whatever_english_word_it_spells() 
     assert "WHO" in [name for name, _ in unknown_candidates(sugar)]
     interview = "晚点：一个机器人创业公司 CEO 评价说，优必选是第一代机器人公司"  # LatePost, 2025
     assert "CEO" not in [name for name, _ in unknown_candidates(interview)]
+
+
+@pytest.mark.parametrize(
+    ("sentence", "names", "not_names"),
+    [
+        # AP, 2019: the owner and what it owns are two names, not "Britain Conservative Party"
+        (
+            "LONDON (AP) — Britain's Conservative Party was accused Wednesday of trying to "
+            "deceive voters by changing the name of its press office Twitter account.",
+            {"Britain", "Conservative Party"},
+            {"Britain Conservative Party"},
+        ),
+        # CBS Sports, 2019: a reporter "of" his paper
+        (
+            '"The most important thing is we lost that game," Heyward said, via Brian Batko of '
+            "the Pittsburgh Post-Gazette.",
+            {"Brian Batko", "Pittsburgh Post-Gazette"},
+            {"Brian Batko of the Pittsburgh Post-Gazette"},
+        ),
+        # Los Angeles Times, 2019: "New" opens a name
+        (
+            "That’s the optimistic view mouthed by Michael Reed, the CEO of New Media Investment "
+            "Group, GateHouse’s parent, on Nov.",
+            {"New Media Investment Group"},
+            {"Media Investment Group"},
+        ),
+        # the tariff order, 2025: a plural's institution and an act of a year stay whole
+        (
+            "Updated Duties As Applied to Low-Value Imports from the People’s Republic of China), "
+            "section 604 of the Trade Act of 1974",
+            {"People’s Republic of China", "Trade Act of 1974"},
+            {"People Republic of China"},
+        ),
+    ],
+)
+def test_a_run_of_capitalised_words_is_cut_into_the_names_it_holds(
+    sentence: str, names: set[str], not_names: set[str]
+) -> None:
+    from monitor.names import unknown_candidates
+
+    found = {name for name, _ in unknown_candidates(sentence)}
+    assert names <= found
+    assert not not_names & found
