@@ -229,6 +229,8 @@ _LATIN_STOP = frozenset(
 
 
 _POSSESSIVE = re.compile(r"['’]s$")
+# an adjective made on a name: Sacramento-based, U.S.-led, China-made (not Post-Gazette)
+_MADE_ON_A_NAME = re.compile(rf"[{LATIN_UPPER}][^ ]*-[{LATIN_LOWER}]+$")
 # plurals that take 's and open names of institutions: People's Republic, Women's Tennis
 # Association, Children's Hospital
 _COLLECTIVE_OWNERS = frozenset({"people", "women", "men", "children"})
@@ -241,11 +243,15 @@ def _name_parts(run: str) -> list[str]:
     a plural stays whole (People's Republic of China) and a figure is the owner's (Boeing's 787
     is the Boeing 787). Cut at the "of" after a person: "Brian Batko of the Pittsburgh
     Post-Gazette" is a reporter and his paper; "Bank of America" and "Secretary of State" stay.
-    And no name runs on into a figure ("Ten of the 18")."""
+    And no name runs on into a figure ("Ten of the 18"), nor takes in an adjective made on a
+    name (Sacramento-based McClatchy)."""
     parts: list[list[str]] = [[]]
     words = run.split()
     for number, word in enumerate(words):
         owner = _POSSESSIVE.sub("", word)
+        if _MADE_ON_A_NAME.match(word):
+            parts.append([])  # Sacramento-based McClatchy is McClatchy
+            continue
         if word == "of" and _person_before(parts[-1]):
             parts.append([])
             continue

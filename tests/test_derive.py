@@ -1412,6 +1412,13 @@ def test_an_acronym_in_chinese_text_is_a_name_whatever_english_word_it_spells() 
             {"New Media Investment Group"},
             {"Media Investment Group"},
         ),
+        # the same: an adjective made on a name is no part of the next one
+        (
+            "Sacramento-based McClatchy, a chain of 30 newspapers including the Sacramento Bee, "
+            "may be another canary in the news industry’s coal mine.",
+            {"McClatchy", "Sacramento Bee"},
+            {"Sacramento-based McClatchy", "Sacramento-based"},
+        ),
         # the tariff order, 2025: a plural's institution and an act of a year stay whole
         (
             "Updated Duties As Applied to Low-Value Imports from the People’s Republic of China), "
