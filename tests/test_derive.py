@@ -1130,7 +1130,7 @@ def test_a_name_takes_its_rendering_across_a_closing_mark_or_a_form_of_address()
     """Sentences of two BBC 中文 reports of November 2025: 《廣角鏡》（Panorama）, the programme's
     name closed by its title mark before the parenthesis, and 長尾賢博士（Satoru Nagao）, "Dr
     Nagao Satoru". Each Chinese name takes the English the article gives it."""
-    from monitor.subjects import _with_own_renderings
+    from monitor.subject_names import with_own_renderings
     from monitor.text import convert
 
     text = convert(
@@ -1143,7 +1143,7 @@ def test_a_name_takes_its_rendering_across_a_closing_mark_or_a_form_of_address()
         Entity(name=name, type="name", weight=0.5, aliases={"zh-Hans": (name,)})
         for name in ("广角镜", "长尾贤")
     ]
-    rendered = {e.name: e.aliases.get("en") for e in _with_own_renderings(entities, text)}
+    rendered = {e.name: e.aliases.get("en") for e in with_own_renderings(entities, text)}
     assert rendered == {"广角镜": ("Panorama",), "长尾贤": ("Satoru Nagao",)}
 
 
@@ -1251,7 +1251,7 @@ def test_the_article_s_rendering_comes_before_a_dictionary_name() -> None:
     """A BBC 中文 report of November 2025 writes 吉斯蘭・麥克斯韋（Ghislaine Maxwell）.
     CC-CEDICT knows 麦克斯韦 only as James Clerk Maxwell: the article's rendering comes first,
     and the subject read from the parenthesis is the same person, not a second one."""
-    from monitor.subjects import _with_own_renderings
+    from monitor.subject_names import with_own_renderings
     from monitor.text import convert
 
     text = convert(
@@ -1268,7 +1268,7 @@ def test_the_article_s_rendering_comes_before_a_dictionary_name() -> None:
     twin = Entity(
         name="Ghislaine Maxwell", type="person", weight=0.06, aliases={"en": ("Ghislaine Maxwell",)}
     )
-    result = _with_own_renderings([maxwell, twin], text)
+    result = with_own_renderings([maxwell, twin], text)
     assert [e.name for e in result] == ["麦克斯韦"]
     assert result[0].aliases["en"][0] == "Ghislaine Maxwell"
 
