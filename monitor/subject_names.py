@@ -146,3 +146,49 @@ def _rendering(entity: Entity, text: str) -> str:
             if found:
                 return found.group(1)
     return ""
+
+
+# a name and the short form the article says it will use: 全國運動會（簡稱全運會）,
+# 深圳市杰我睿珠宝有限公司（以下简称“杰我睿”）, 深圳易储数智能源集团有限公司（下称深圳易储）
+_SHORT_FORM_NOTE = re.compile(
+    r"[（(](?:以下|下文)?(?:简称|簡稱|下称|下稱)\s*[“\"「『]?([^”\"」』（）()，,]{2,12}?)[”\"」』]?[）)]"
+)
+FULL_NAME_REACH = 30  # characters before the note where the full name may start
+
+
+def with_declared_short_forms(entities: Sequence[Entity], text: str) -> list[Entity]:
+    """A name the article says it will call by a short form is that short form's subject: the
+    short form takes the full name as an alias, and a subject read from the full name joins it
+    (全运会 takes 全国运动会 and its English, National Games). The full name opens at the last
+    character before the note that the short form opens with (全 of 全國運動會, 深 of
+    深圳易储...). ``text``: the article in simplified characters."""
+    result = list(entities)
+    joined: set[str] = set()
+    for note in _SHORT_FORM_NOTE.finditer(text):
+        short = note.group(1)
+        before = text[max(0, note.start() - FULL_NAME_REACH) : note.start()]
+        opening = before.rfind(short[0])
+        full = before[opening:] if opening >= 0 else ""
+        if len(full) <= len(short) or not all(has_chinese(ch) for ch in full):
+            continue
+        owner = next((i for i, e in enumerate(result) if _goes_by(e, short)), None)
+        if owner is None:
+            continue
+        twins = [e for e in result if e is not result[owner] and _goes_by(e, full)]
+        joined.update(e.name for e in twins)
+        aliases = dict(result[owner].aliases)
+        for more in [*(t.aliases for t in twins), _chinese_aliases(full)]:
+            for script, names in more.items():
+                aliases[script] = unique([*aliases.get(script, ()), *names])
+        weight = max([result[owner].weight, *(t.weight for t in twins)])
+        reviewed = result[owner].reviewed or any(t.reviewed for t in twins)
+        result[owner] = replace(result[owner], aliases=aliases, weight=weight, reviewed=reviewed)
+    return [e for e in result if e.name not in joined]
+
+
+def _goes_by(entity: Entity, name: str) -> bool:
+    return fold(name) in {fold(alias) for alias in entity.all_aliases()}
+
+
+def _chinese_aliases(name: str) -> dict[str, tuple[str, ...]]:
+    return {"zh-Hans": (name,), "zh-Hant": unique([convert(name, "s2t"), convert(name, "s2twp")])}

@@ -25,7 +25,12 @@ from monitor.keyphrases import Phrase, Usage, extract, is_boilerplate, lead_para
 from monitor.models import Entity, Passage, Thread, split_sentences
 from monitor.names import TRANSLITERATION, unique
 from monitor.subject_aliases import display_name, jieba_frequency, subject_aliases
-from monitor.subject_names import with_full_names, with_own_renderings, with_surnames
+from monitor.subject_names import (
+    with_declared_short_forms,
+    with_full_names,
+    with_own_renderings,
+    with_surnames,
+)
 from monitor.text import convert, fold, has_chinese, on_word_edges
 from monitor.threads import threads
 
@@ -117,6 +122,7 @@ def subjects(
     entities.extend(new)
     entities = with_full_names(entities)
     entities = with_own_renderings(entities, "\n".join(simplified))
+    entities = with_declared_short_forms(entities, "\n".join(simplified))
     entities = [_credit_down(e, credits, folded_title) for e in entities]
     entities.sort(key=lambda e: (-e.weight, e.name.casefold()))
     return tuple(entities), threads(entities)

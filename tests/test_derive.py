@@ -21,7 +21,7 @@ from monitor.config import Settings
 from monitor.derive import derive, fold
 from monitor.errors import WatchlistError
 from monitor.models import AliasData, Baseline, Entity, KnownName, Watchlist
-from monitor.text import fold_forms, on_word_edges
+from monitor.text import convert, fold_forms, on_word_edges
 from monitor.watchlist import (
     load_aliases,
     load_baseline_index,
@@ -1436,3 +1436,32 @@ def test_a_run_of_capitalised_words_is_cut_into_the_names_it_holds(
     found = {name for name, _ in unknown_candidates(sentence)}
     assert names <= found
     assert not not_names & found
+
+
+def test_a_name_the_article_shortens_is_one_subject_with_its_short_form() -> None:
+    """BBC 中文 (2025): 全國運動會（簡稱全運會） is one subject, 全运会, which takes the full
+    name and its English (National Games) from the subject read off the full name; 界面新闻
+    (2025): 深圳市杰我睿珠宝有限公司（以下简称“杰我睿”） gives 杰我睿 its company name."""
+    from monitor.subject_names import with_declared_short_forms
+
+    games = Entity("全运会", "concept", 1.0, {"zh-Hans": ("全运会",)}, reviewed=False)
+    national = Entity(
+        "National Games (全国运动会)",
+        "concept",
+        0.33,
+        {"zh-Hans": ("全国运动会",), "en": ("National Games",)},
+        reviewed=True,
+    )
+    text = convert(
+        "本月（11月）9日，由香港、澳門和廣東省聯合主辦的中國第十五屆全國運動會（簡稱全運會）將開幕。",
+        "tw2sp",
+    )
+    (joined,) = with_declared_short_forms([games, national], text)
+    assert joined.name == "全运会"
+    assert "全国运动会" in joined.aliases["zh-Hans"]
+    assert joined.aliases["en"] == ("National Games",)
+    assert joined.reviewed
+    platform = Entity("杰我睿", "company", 1.0, {"zh-Hans": ("杰我睿",)})
+    note = "深圳市杰我睿珠宝有限公司（以下简称“杰我睿”）近期的兑付异常引发关注。"
+    (company,) = with_declared_short_forms([platform], note)
+    assert "杰我睿珠宝有限公司" in company.aliases["zh-Hans"]
