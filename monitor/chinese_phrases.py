@@ -175,6 +175,14 @@ def is_everyday_chinese(word: str) -> bool:
     return jieba_idf().get(word, EVERYDAY_IDF) < EVERYDAY_IDF
 
 
+def is_place_name(word: str) -> bool:
+    """A Latin word whose every Chinese name in the dictionary is a place to jieba (California:
+    加利福尼亚, 加州), not a person's (Clarke: 克拉克)."""
+    names = dictionary.chinese_name(word)
+    tags = jieba.posseg.dt.word_tag_tab
+    return bool(names) and all(tags.get(name) == "ns" for name in names)
+
+
 def is_compound(parts: Sequence[str]) -> bool:
     """Made only of dictionary words of two or more characters (jieba cut without guessing)."""
     return len(parts) > 1 and all(len(part) >= 2 for part in parts)

@@ -22,6 +22,7 @@ from monitor import dictionary
 from monitor.alias_search import find_bounded
 from monitor.background import Background, default_background
 from monitor.baseline_text import slug, text_from_markdown, text_from_plain
+from monitor.chinese_phrases import is_place_name
 from monitor.keyphrases import opening_paragraph, without_dateline
 from monitor.merge import merge
 from monitor.models import (
@@ -185,9 +186,13 @@ def _reads_as_person(entry: _Found, text: str) -> bool:
     """Two or three capitalised words are a person's name unless one of them is everyday
     English ("Joint Statement", "Low-Value Imports", "Temporary Flight Restrictions"), the
     first is no given name the dictionary knows (Mark, Jeff) and the article never names the
-    person by the last word alone ("Quinlan said")."""
+    person by the last word alone ("Quinlan said"), nor is the last a place."""
     words = entry.name.split()
-    if has_chinese(entry.name) or not any(dictionary.is_common_english(w) for w in words):
+    if has_chinese(entry.name):
+        return True
+    if is_place_name(words[-1]):
+        return False  # Southern California: California alone is the state, not a surname
+    if not any(dictionary.is_common_english(w) for w in words):
         return True
     if dictionary.is_name(words[0]):
         return True

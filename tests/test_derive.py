@@ -1465,3 +1465,17 @@ def test_a_name_the_article_shortens_is_one_subject_with_its_short_form() -> Non
     note = "深圳市杰我睿珠宝有限公司（以下简称“杰我睿”）近期的兑付异常引发关注。"
     (company,) = with_declared_short_forms([platform], note)
     assert "杰我睿珠宝有限公司" in company.aliases["zh-Hans"]
+
+
+def test_a_place_after_a_word_is_no_person_going_by_the_place() -> None:
+    """AP on PG&E's shutoff (2019) writes "Southern California" and "California": the state
+    alone is no surname, so "Southern California" is no person who goes by "California", and
+    California keeps its Chinese names (加州)."""
+    title, paragraphs = _article_file("ap-pge-shutoff.txt")
+    baseline = Baseline(id="pge", title=title, language="en", published=None, path="")
+    watchlist = derive(baseline, "\n".join(paragraphs), load_aliases(WATCHLISTS / "aliases.yaml"))
+    southern = next(e for e in watchlist.entities if e.name == "Southern California")
+    assert southern.type != "person"
+    assert "California" not in southern.all_aliases()
+    california = next(e for e in watchlist.entities if e.name == "California")
+    assert "加州" in california.aliases["zh-Hans"]
