@@ -126,14 +126,18 @@ def with_own_renderings(entities: Sequence[Entity], text: str) -> list[Entity]:
         rendering = _rendering(entity, text)
         if not rendering or rendering.casefold() in {name.casefold() for name in english}:
             continue
-        twins = [
-            e
-            for e in entities
-            if e.name.casefold() == rendering.casefold() and "zh-Hans" not in e.aliases
-        ]
+        # the subject read off the parenthesis may have lost its article (The Lancet is Lancet),
+        # a form that is no name of its own: an everyday word (lancet, wheel)
+        forms = {rendering.casefold(), re.sub(r"^the\s+", "", rendering.casefold())}
+        twins = [e for e in entities if e.name.casefold() in forms and "zh-Hans" not in e.aliases]
         joined.update(e.name for e in twins)
         weight = max([entity.weight, *(e.weight for e in twins)])
-        twin_names = [name for twin in twins for name in twin.aliases.get("en", ())]
+        twin_names = [
+            name
+            for twin in twins
+            for name in twin.aliases.get("en", ())
+            if name.casefold() not in forms - {rendering.casefold()}
+        ]
         aliases = {**entity.aliases, "en": unique([rendering, *twin_names, *english])}
         result[index] = replace(entity, aliases=aliases, weight=weight)
     return [e for e in result if e.name not in joined]

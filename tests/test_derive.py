@@ -1479,3 +1479,21 @@ def test_a_place_after_a_word_is_no_person_going_by_the_place() -> None:
     assert "California" not in southern.all_aliases()
     california = next(e for e in watchlist.entities if e.name == "California")
     assert "加州" in california.aliases["zh-Hans"]
+
+
+def test_the_article_s_rendering_joins_the_subject_read_without_its_article() -> None:
+    """BBC 中文 on hidden sugar (2025): 《柳葉刀》（The Lancet）. The subject read off the
+    parenthesis, "Lancet", is the journal: it joins 柳叶刀 and its everyday word ("lancet", a
+    surgeon's blade) is no alias."""
+    from monitor.subject_names import with_own_renderings
+
+    journal = Entity("柳葉刀", "product", 0.47, {"zh-Hans": ("柳叶刀",), "zh-Hant": ("柳葉刀",)})
+    lancet = Entity("Lancet", "concept", 0.5, {"en": ("Lancet",)}, reviewed=False)
+    text = convert(
+        "根據《柳葉刀》（The Lancet）醫學期刊的數據，預計到2050年，全球超過一半的成年人，"
+        "以及三分之一的兒童、青少年和年輕人將超重或肥胖。",
+        "tw2sp",
+    )
+    (joined,) = with_own_renderings([journal, lancet], text)
+    assert joined.aliases["en"] == ("The Lancet",)
+    assert joined.weight == 0.5
