@@ -13,6 +13,7 @@ names (a full name and a surname, a Latin rendering) are joined by monitor.subje
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
@@ -124,6 +125,8 @@ def subjects(
     entities = with_own_renderings(entities, "\n".join(simplified))
     entities = with_declared_short_forms(entities, "\n".join(simplified))
     entities = [_credit_down(e, credits, folded_title) for e in entities]
+    folded_text = fold("\n".join(simplified))
+    entities = [_source_down(e, folded_text) for e in entities]
     entities.sort(key=lambda e: (-e.weight, e.name.casefold()))
     return tuple(entities), threads(entities)
 
@@ -184,6 +187,41 @@ def _credit_down(entity: Entity, credits: Sequence[str], title: str) -> Entity:
         return entity
     # context: an article that names the outlet is no follow-up for it, nor does the credit
     # open a thread of the baseline (BBC 中文's 中文)
+    return replace(entity, weight=min(entity.weight, CREDIT_MAX_WEIGHT), role="context")
+
+
+# How an article cites its sources, in folded text: "told the BBC", "according to NPR", "as
+# Emily Feng reports for NPR", "writes the Associated Press", 据路透社报道, 援引彭博社; and "NPR
+# reported", "the Associated Press reports that", 路透社报道称
+_CITING_BEFORE = re.compile(
+    r"(?:\btold|\baccording to|\breports? for|\bwrites? for|\bwrote for|\bwrites|\bvia"
+    r"|\breported by|援引|引述|据|據|接受)\s*(?:the\s+)?$"
+)
+_CITING_AFTER = re.compile(
+    r"^\s*(?:['’]s\s+[\w-]+\s+)?(?:reports?\b|reported\b|wrote\b|报道|報導|报导|消息|采访|專訪|专访)"
+)
+
+
+def _source_down(entity: Entity, text: str) -> Entity:
+    """A body the article only cites as a source (the Associated Press "reports that", "told
+    the BBC") is context, as its own credit line is: news naming it is no follow-up on that
+    alone. Not a person (whose quotes may be the story) nor a name the article also writes
+    otherwise."""
+    if entity.type == "person" or entity.role == "context":
+        return entity
+    spots = [
+        (found.start(), found.end())
+        for alias in {fold(a) for a in entity.all_aliases() if len(fold(a)) >= 2}
+        for found in re.finditer(re.escape(alias), text)
+        if on_word_edges(text, found.start(), found.end(), alias)
+    ]
+    citing = [
+        _CITING_BEFORE.search(text[max(0, start - 20) : start])
+        or _CITING_AFTER.match(text[end : end + 20])
+        for start, end in spots
+    ]
+    if not spots or not all(citing):
+        return entity
     return replace(entity, weight=min(entity.weight, CREDIT_MAX_WEIGHT), role="context")
 
 

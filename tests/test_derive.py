@@ -1497,3 +1497,29 @@ def test_the_article_s_rendering_joins_the_subject_read_without_its_article() ->
     (joined,) = with_own_renderings([journal, lancet], text)
     assert joined.aliases["en"] == ("The Lancet",)
     assert joined.weight == 0.5
+
+
+def test_a_body_the_article_only_cites_as_a_source_is_context() -> None:
+    """Smithsonian on plague cases in China (2019) cites NPR and the Associated Press for its
+        facts; they are not what it is about. BBC 中文's story (2025) on its director's resignation
+    is about the BBC."""
+    from monitor.subjects import _source_down
+
+    plague = fold(
+        "As Emily Feng reports for NPR, the first cases came to light last week. The Associated "
+        "Press reports that 28 people who came into contact with the patient were quarantined. "
+        "But according to NPR ’s Feng, Li Jifeng, a doctor at Chaoyang Hospital, wrote in a "
+        "blog post that the couple had been transported to the facility on November 3. China "
+        "“vastly improved its detection and management of infectious diseases,” writes the "
+        "Associated Press."
+    )
+    for name in ("NPR", "Associated Press"):
+        source = Entity(name, "company", 0.47, {"en": (name,)}, role="thread")
+        cited = _source_down(source, plague)
+        assert (cited.role, cited.weight) == ("context", 0.2), name
+    bbc = Entity("BBC", "company", 1.0, {"en": ("BBC",)}, role="actor")
+    resignation = fold(
+        "BBC總裁蒂姆·戴維為何辭職？紀錄片剪輯事件究竟是怎麼回事？\n"
+        "BBC總裁蒂姆·戴維（Tim Davie）和新聞主管黛博拉·特內斯（Deborah Turness）已辭職。"
+    )
+    assert _source_down(bbc, resignation).role == "actor"
