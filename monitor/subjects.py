@@ -103,7 +103,7 @@ def subjects(
     spread_max = max(len(p.paragraphs) for p in phrases)
     lead = lead_paragraphs(paragraphs)
     merged = with_surnames(merged, "\n".join(simplified))
-    usages = _usages(list(merged.values()), [fold(p) for p in simplified], background, {})
+    usages = _usages(list(merged.values()), [fold(p) for p in simplified], background, new)
     for name, usage in usages.items():
         entity = merged[name]
         if name in centrality:
@@ -135,28 +135,36 @@ def _usages(
     entities: Sequence[Entity],
     folded: Sequence[str],
     background: Background,
-    mentions: Mapping[str, Sequence[str]],
+    read: Sequence[Entity] = (),
 ) -> dict[str, Usage]:
-    """How often the article writes each entity's names or mention forms (whole words) and
-    in which paragraphs. Longer names claim their text first: "Trump" inside "Trump
-    administration" is a mention of the administration."""
+    """How often the article writes each entity's names (whole words) and in which
+    paragraphs. Longer names claim their text first: "Trump" inside "Trump administration"
+    is a mention of the administration, and a curated name inside a subject ``read`` off the
+    article (whose uses are not counted here) is no mention of it: 深圳 inside 深圳易储 is not
+    Shenzhen, 创投 inside 创投园 not venture capital."""
     owner: dict[str, str] = {}  # folded alias -> entity name
     for entity in entities:
-        for alias in [*entity.all_aliases(), *mentions.get(entity.name, ())]:
+        for alias in entity.all_aliases():
             key = fold(alias)
             if len(key) >= 2:
                 owner.setdefault(key, entity.name)
+    read_names = {fold(alias) for entity in read for alias in entity.all_aliases()} - set(owner)
+    curated = {entity.name for entity in entities if entity.reviewed}
     counts: Counter[str] = Counter()
     spots: dict[str, set[int]] = defaultdict(set)
     used: dict[str, set[str]] = defaultdict(set)
     longest_first = sorted(owner, key=lambda a: (-len(a), a))
     for number, paragraph in enumerate(folded, 1):
         taken: list[tuple[int, int]] = []
+        inside = _spans(paragraph, read_names)
         for alias in longest_first:
             start = paragraph.find(alias)
             while start >= 0:
                 end = start + len(alias)
-                free = all(end <= a or start >= b for a, b in taken)
+                free = all(end <= a or start >= b for a, b in taken) and not (
+                    owner[alias] in curated
+                    and any(a <= start and end <= b and b - a > end - start for a, b in inside)
+                )
                 if free and on_word_edges(paragraph, start, end, alias):
                     taken.append((start, end))
                     counts[owner[alias]] += 1
@@ -170,6 +178,16 @@ def _usages(
         )
         for entity, n in counts.items()
     }
+
+
+def _spans(text: str, names: set[str]) -> list[tuple[int, int]]:
+    """Where each of ``names`` (folded) occurs in folded ``text``."""
+    return [
+        (found.start(), found.end())
+        for name in names
+        if len(name) >= 2
+        for found in re.finditer(re.escape(name), text)
+    ]
 
 
 def _credit_down(entity: Entity, credits: Sequence[str], title: str) -> Entity:

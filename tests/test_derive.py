@@ -1523,3 +1523,24 @@ def test_a_body_the_article_only_cites_as_a_source_is_context() -> None:
         "BBC總裁蒂姆·戴維（Tim Davie）和新聞主管黛博拉·特內斯（Deborah Turness）已辭職。"
     )
     assert _source_down(bbc, resignation).role == "actor"
+
+
+def test_a_curated_name_inside_a_subject_read_off_the_article_is_no_mention_of_it() -> None:
+    """CCTV on a county's vanity project (2025) writes 创投园 (a venture park) throughout: the
+    创投 inside it is not the curated "venture capital" (創投), which had become the report's
+    second subject at 0.95."""
+    from monitor.background import Background
+    from monitor.subjects import _usages
+
+    capital = Entity("venture capital", "concept", 0.5, {"zh-Hant": ("創投",), "en": ("VC",)})
+    park = Entity("创投园", "company", 0.9, {"zh-Hans": ("创投园",)}, reviewed=False)
+    paragraphs = [
+        fold(
+            "创投园本是支持创新创业为核心目标的综合性产业载体，用来发展产业。但近年来，"
+            "在一些地方，这样的创投园却频频成为当地官员搞“政绩工程”的工具。"
+        ),
+        fold("吉林省辽源市东丰县盲目举债、投入巨额资金兴建创投园就是被通报的案例之一。"),
+    ]
+    background = Background(())
+    assert "venture capital" in _usages([capital], paragraphs, background)
+    assert "venture capital" not in _usages([capital], paragraphs, background, [park])
