@@ -248,7 +248,6 @@ def _name_parts(run: str) -> list[str]:
     parts: list[list[str]] = [[]]
     words = run.split()
     for number, word in enumerate(words):
-        owner = _POSSESSIVE.sub("", word)
         if _MADE_ON_A_NAME.match(word):
             parts.append([])  # Sacramento-based McClatchy is McClatchy
             continue
@@ -260,14 +259,21 @@ def _name_parts(run: str) -> list[str]:
         if word == "the" and not parts[-1]:
             continue  # "of the" after a person
         parts[-1].append(word)
-        following = words[number + 1] if number < len(words) - 1 else ""
-        if owner == word or owner.casefold() in _COLLECTIVE_OWNERS:
-            continue
-        if following[:1].isalpha():
-            parts.append([])
-        else:
-            parts[-1][-1] = owner  # a figure after the owner is its own: Boeing 787
+        _end_at_possessive(parts, words[number + 1] if number + 1 < len(words) else "")
     return [" ".join(part) for part in parts if part]
+
+
+def _end_at_possessive(parts: list[list[str]], following: str) -> None:
+    """After a possessive a new name opens, unless its owner is a plural that names
+    institutions or a figure follows (then the owner is written without its 's)."""
+    word = parts[-1][-1]
+    owner = _POSSESSIVE.sub("", word)
+    if owner == word or owner.casefold() in _COLLECTIVE_OWNERS:
+        return
+    if following[:1].isalpha():
+        parts.append([])
+    else:
+        parts[-1][-1] = owner  # a figure after the owner is its own: Boeing 787
 
 
 def _person_before(words: Sequence[str]) -> bool:
