@@ -52,6 +52,7 @@ from monitor.text import (
     convert,
     fold,
     has_chinese,
+    words_in_capitals,
 )
 
 __all__ = [
@@ -128,9 +129,7 @@ def derive(
             if number == opening and sentence_number == 1:
                 sentence = without_dateline(sentence)
             folded = fold(sentence)
-            # a curated form that is a word of the article's own language ("bis", German
-            # for "until", is not the BIS) names nothing
-            hits = [h for h in index.find(folded) if folded[h[0] : h[1]] not in own_stop_words]
+            hits = _curated_in(index, sentence, folded, own_stop_words)
             matched = [folded[start:stop] for start, stop, _ in hits]
             for start, stop, name_index in hits:
                 known, *parents = index.with_parents(name_index)
@@ -180,6 +179,21 @@ def derive(
         {known.name: known.mentions for known in data.names if known.name in found},
     )
     return Watchlist(baseline=baseline, entities=entities, paragraphs=paragraphs, threads=threads)
+
+
+def _curated_in(
+    index: KnownIndex, sentence: str, folded: str, own_stop_words: frozenset[str]
+) -> list[tuple[int, int, int]]:
+    """The curated names in a sentence (``folded``: its normal form). Not a form that is a word
+    of the article's own language ("bis", German for "until", is not the BIS), nor a name
+    written in capitals found in lower case ("many of us think" is not the US)."""
+    capitals = words_in_capitals(sentence)
+    return [
+        (start, stop, name)
+        for start, stop, name in index.find(folded)
+        if folded[start:stop] not in own_stop_words
+        and (folded[start:stop] not in index.capital_forms or folded[start:stop] in capitals)
+    ]
 
 
 def _reads_as_person(entry: _Found, text: str) -> bool:

@@ -11,8 +11,6 @@ before a baseline does not follow it up.
 from __future__ import annotations
 
 import datetime as dt
-import re
-import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -56,7 +54,7 @@ from monitor.rule_score import (
     is_topic,
     score,
 )
-from monitor.text import fold, on_word_edges
+from monitor.text import IN_CAPITALS, fold, on_word_edges, words_in_capitals
 from monitor.vocabulary import AllWordsAlias, AmountAlias
 
 LEAD_CHARS = 160  # of folded body text; feed summaries put the news first
@@ -65,14 +63,8 @@ LEAD_CHARS = 160  # of folded body text; feed summaries put the news first
 # monitor/data/language.yaml, read by monitor.language.
 
 
-_CAPITALS = re.compile(r"[A-Z]{2,6}")
-_WORD_IN_CAPITALS = re.compile(r"(?<![A-Za-z])[A-Z]{2,6}(?![a-z])")
-
-
 def capitals_in(article: Article) -> frozenset[str]:
-    """The words of two to six letters the article writes in capitals (US, WHO), folded."""
-    text = unicodedata.normalize("NFKC", f"{article.title}\n{article.text}")  # ＡＭＤ is AMD
-    return frozenset(w.casefold() for w in _WORD_IN_CAPITALS.findall(text))
+    return words_in_capitals(f"{article.title}\n{article.text}")
 
 
 def is_headline_list(title: str, rules: LanguageRules | None = None) -> bool:
@@ -120,7 +112,7 @@ class Matcher:
                     else:
                         for key in alias_keys(term.text):
                             refs[key].add((wi, ei))
-                            in_capitals[key].add(bool(_CAPITALS.fullmatch(term.text)))
+                            in_capitals[key].add(bool(IN_CAPITALS.fullmatch(term.text)))
         # an alias written in capitals (US, WHO, IT) names nothing in lower case: "told us"
         self._capital_keys = frozenset(k for k, flags in in_capitals.items() if flags == {True})
         self._with_amount = {key: tuple(sorted(t)) for key, t in with_amount.items()}

@@ -95,3 +95,14 @@ def on_word_edges(text: str, start: int, end: int, key: str) -> bool:
     if is_word_char(key[-1]) and end < len(text) and is_word_char(text[end]):
         return text[end] == "s" and not (end + 1 < len(text) and is_word_char(text[end + 1]))
     return True
+
+
+IN_CAPITALS = re.compile(r"[A-Z]{2,6}")  # an alias that is an acronym: US, WHO, AMD
+_WORD_IN_CAPITALS = re.compile(r"(?<![A-Za-z])[A-Z]{2,6}(?![a-z])")
+
+
+def words_in_capitals(text: str) -> frozenset[str]:
+    """The words of two to six letters ``text`` writes in capitals (US, WHO), folded: an alias
+    in capitals names only these ("all of us" is not the US)."""
+    normal = unicodedata.normalize("NFKC", text)  # ＡＭＤ is AMD
+    return frozenset(w.casefold() for w in _WORD_IN_CAPITALS.findall(normal))

@@ -1544,3 +1544,26 @@ def test_a_curated_name_inside_a_subject_read_off_the_article_is_no_mention_of_i
     background = Background(())
     assert "venture capital" in _usages([capital], paragraphs, background)
     assert "venture capital" not in _usages([capital], paragraphs, background, [park])
+
+
+def test_a_curated_name_in_capitals_is_not_found_in_lower_case() -> None:
+    """Reuters on Titan's first geological map (2019): "many of us think" is no mention of the
+    United States; "the US space agency" is."""
+    from monitor.derive import _curated_in
+    from monitor.names import KnownIndex
+
+    index = KnownIndex(load_aliases(WATCHLISTS / "aliases.yaml"))
+
+    def names(sentence: str) -> set[str]:
+        hits = _curated_in(index, sentence, fold(sentence), frozenset())
+        return {index.names[i].name for _, _, i in hits}
+
+    assert "United States" not in names(
+        '"Organics are very important for the possibility of life on Titan, which many of us '
+        "think likely would have evolved in the liquid water ocean under Titan's icy crust,\" "
+        "said planetary geologist Rosaly Lopes of NASA's Jet Propulsion Laboratory in California."
+    )
+    assert "United States" in names(
+        "The map was created seven years before the US space agency is set to launch its "
+        "Dragonfly mission to dispatch a multi-rotor drone to study Titan's chemistry."
+    )
