@@ -368,11 +368,16 @@ class IngestReport:
 
 # What Passage numbers count, for every stage that writes or reads them: paragraph N is line N
 # of the baseline file (blank lines count), and a sentence ends as below.
+# abbreviated titles before a name: "Republican Gov. Eric Holcomb" is one sentence
+TITLE_ABBREVIATIONS = "Mr Mrs Ms Dr Prof Gov Sen Rep Gen Lt Col Maj Capt Sgt Adm Rev St".split()
 SENTENCE_END = re.compile(
     r"(?<=[。！？])(?![”」』’\"）)])"  # after a Chinese full stop, unless a closing quote follows
     r"|(?<=[。！？][”」』’\"）)])"  # or after that closing quote
     r"|(?<=[!?])(?=[^\s!?”」』’\"）)])"  # half-width ! ? inside Chinese text
-    r"|(?<![\s.][A-Z]\.)(?<=[.!?])\s+"  # Latin stops before a space, but not U.S. or J. Smith
+    # Latin stops before a space, but not U.S., J. Smith or Gov. Holcomb
+    r"|(?<![\s.][A-Z]\.)"
+    + "".join(rf"(?<!\b{t}\.)" for t in TITLE_ABBREVIATIONS)
+    + r"(?<=[.!?])\s+"
     r"|(?<=[.!?][\"'”’)])\s+"
 )
 

@@ -13,7 +13,7 @@ import ahocorasick
 import jieba
 
 from monitor import dictionary
-from monitor.models import AliasData, KnownName
+from monitor.models import TITLE_ABBREVIATIONS, AliasData, KnownName
 from monitor.text import (
     CJK_RANGE,
     IN_CAPITALS,
@@ -308,7 +308,9 @@ def _clean_latin(candidate: str, stop: frozenset[str] = frozenset()) -> str:
         if _opens_name(words):
             break
         words.pop(0)  # a leading number too; a trailing one belongs (Section 232, H 20)
-    while words and _edge_word(words[-1], stop):
+    # nor an abbreviated title at its end, cut off from the name by its full stop
+    # ("Republican Gov." of "Republican Gov. Eric Holcomb")
+    while words and (_edge_word(words[-1], stop) or words[-1] in TITLE_ABBREVIATIONS):
         words.pop()
     if words and words[-1].endswith(("'s", "’s")):
         words[-1] = words[-1][:-2]

@@ -1567,3 +1567,19 @@ def test_a_curated_name_in_capitals_is_not_found_in_lower_case() -> None:
         "The map was created seven years before the US space agency is set to launch its "
         "Dragonfly mission to dispatch a multi-rotor drone to study Titan's chemistry."
     )
+
+
+def test_an_abbreviated_title_ends_no_sentence_and_is_no_name() -> None:
+    """A report on Indiana's teachers' rally (2019): "Republican Gov. Eric Holcomb and leaders of
+    the GOP-dominated Legislature..." is one sentence, and "Republican Gov" is no name."""
+    from monitor.models import split_sentences
+    from monitor.names import unknown_candidates
+
+    sentence = (
+        "Republican Gov. Eric Holcomb and leaders of the GOP-dominated Legislature have avoided "
+        "direct criticism of teachers or school districts for the closings."
+    )
+    assert split_sentences(sentence) == [sentence]
+    names = [name for name, _ in unknown_candidates(sentence)]
+    assert "Eric Holcomb" in names
+    assert "Republican Gov" not in names
