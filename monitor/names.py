@@ -215,7 +215,7 @@ TRANSLITERATION = frozenset(
     "潘佩彭皮普齐齊奇乔喬琼瓊丘萨薩塞桑瑟森沙莎尚舍史斯松苏蘇索塔泰坦汤湯唐特提汀图圖托瓦万"
     "萬旺威韦韋维維温溫沃乌烏伍武西希锡錫夏谢謝辛休亚亞扬揚伊依因英尤约約詹珍朱兹茲卓佐琪娅"
     "婭嘉夫翰瑞茨琴黛杭罕荷胡怀懷蕊若赛賽圣聖施舒泽澤"
-    "文什切扎耶雅各纽紐拜范涅庞龐策"
+    "文什切扎耶雅各纽紐拜范涅庞龐策缪繆"
 )
 # abbreviated months and weekdays ("Dec 3", "Jan. 5"); sat, sun and mar stay: Sun, Mar-a-Lago
 _DATE_WORDS = frozenset(

@@ -35,6 +35,9 @@ from monitor.subject_names import (
 from monitor.text import convert, fold, has_chinese, on_word_edges
 from monitor.threads import threads
 
+# what follows the name of a place: 省 province, 州 state, 市 city, 县 county, 区 district,
+# 镇 town, 村 village
+_PLACE_SUFFIXES = "省州市县区镇村"
 # A short form in at most this share of ordinary news is rare enough to stand for the name: not
 # "never", since ordinary news from the baseline's own time and place tells its story too
 # (普发 of 普发现金 in 3 of 1,900 Taiwanese and Chinese items); a word of everyday language is
@@ -310,8 +313,10 @@ def _with_short_forms(entity: Entity, phrase: Phrase, background: Background) ->
         return entity
     if text in jieba_frequency() or is_compound(phrase.parts):
         return entity  # a word, or a compound of words (人工智能公司): not a name to shorten
-    if all(ch in TRANSLITERATION for ch in text):
-        return entity  # a foreign name (南利斯特): its halves are no names of it
+    if all(ch in TRANSLITERATION for ch in text.rstrip(_PLACE_SUFFIXES)):
+        # a foreign name (南利斯特), or the place it names (盖尼特拉省, 哈达达镇): its halves
+        # are no names of it (拉省, 达镇)
+        return entity
     # halves of two characters: a cut of three leaves a piece of a word (发现金, 市早苗, 锋锂业)
     shorts = {text[:2], text[-2:]}
     shorts = {s for s in shorts if s not in jieba_frequency() and has_chinese(s)}

@@ -1583,3 +1583,24 @@ def test_an_abbreviated_title_ends_no_sentence_and_is_no_name() -> None:
     names = [name for name, _ in unknown_candidates(sentence)]
     assert "Eric Holcomb" in names
     assert "Republican Gov" not in names
+
+
+def test_a_foreign_place_or_name_with_its_suffix_is_not_cut_short() -> None:
+    """People's Daily on Morocco's railway (2025): "...线路途经盖尼特拉省哈达达镇境内" names a
+    province and a town, whose tails 拉省 and 达镇 are cuts through a transliteration
+    and its suffix, as 尔森 is of 塞缪尔森 (Håkan Samuelsson, written with 缪, in ifanr's report
+    on Volvo's EX60)."""
+    from monitor.keyphrases import Phrase
+    from monitor.subjects import _entity, _with_short_forms
+
+    paragraphs = ["", "第一标段有15公里的线路途经盖尼特拉省哈达达镇境内。"]
+    for name, parts in (
+        ("盖尼特拉省", ("盖", "尼", "特拉", "省")),  # jieba's cut, without its guesses
+        ("哈达达镇", ("哈达", "达", "镇")),
+        ("塞缪尔森", ("塞缪尔", "森")),
+    ):
+        phrase = Phrase(name, name, "name", 1.0, 3, (2,), parts, False)
+        entity = _with_short_forms(
+            _entity(phrase, 0.5, 0.0, paragraphs), phrase, default_background()
+        )
+        assert entity.aliases["zh-Hans"] == (name,), name
