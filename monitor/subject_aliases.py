@@ -29,6 +29,15 @@ def display_name(phrase: Phrase, aliases: dict[str, tuple[str, ...]]) -> str:
     return phrase.text
 
 
+def in_both_scripts(simplified: str) -> dict[str, tuple[str, ...]]:
+    """A simplified Chinese name as aliases in both scripts: traditional characters, and
+    Taiwan's wording where it differs."""
+    return {
+        "zh-Hans": (simplified,),
+        "zh-Hant": unique([convert(simplified, "s2t"), convert(simplified, "s2twp")]),
+    }
+
+
 def subject_aliases(phrase: Phrase) -> dict[str, tuple[str, ...]]:
     if has_chinese(phrase.text):
         # an English word that renders a dozen Chinese ones (model, lead) finds other news
@@ -36,10 +45,7 @@ def subject_aliases(phrase: Phrase) -> dict[str, tuple[str, ...]]:
         if not english and phrase.kind == "concept":
             composed = dictionary.compose(list(phrase.parts))
             english = [composed] if composed else []
-        result = {
-            "zh-Hans": (phrase.text,),
-            "zh-Hant": unique([convert(phrase.text, "s2t"), convert(phrase.text, "s2twp")]),
-        }
+        result = in_both_scripts(phrase.text)
         if english:
             result["en"] = tuple(english)
         return result

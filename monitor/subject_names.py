@@ -11,7 +11,7 @@ from dataclasses import replace
 
 from monitor.models import Entity
 from monitor.names import unique
-from monitor.subject_aliases import jieba_frequency
+from monitor.subject_aliases import in_both_scripts, jieba_frequency
 from monitor.text import LATIN_LETTER, convert, fold, has_chinese
 
 # jieba's count of a surname that stands for others too (布朗 Brown 958, 米兰 Milan 607; 鲍威尔
@@ -81,10 +81,7 @@ def with_surnames(entities: dict[str, Entity], text: str) -> dict[str, Entity]:
     for name, entity in entities.items():
         last = _last_name(entity)
         if "·" in entity.name and _named_alone(last, entity, text) and fold(last) not in taken:
-            aliases = dict(entity.aliases)
-            for script, form in (("zh-Hans", last), ("zh-Hant", convert(last, "s2t"))):
-                aliases[script] = unique([*aliases.get(script, ()), form])
-            entity = replace(entity, aliases=aliases)
+            entity = with_aliases(entity, {"zh-Hans": (last,), "zh-Hant": (convert(last, "s2t"),)})
         result[name] = entity
     return result
 
@@ -180,13 +177,12 @@ def with_declared_short_forms(entities: Sequence[Entity], text: str) -> list[Ent
             continue
         twins = [e for e in result if e is not result[owner] and _goes_by(e, full)]
         joined.update(e.name for e in twins)
-        aliases = dict(result[owner].aliases)
-        for more in [*(t.aliases for t in twins), _chinese_aliases(full)]:
-            for script, names in more.items():
-                aliases[script] = unique([*aliases.get(script, ()), *names])
-        weight = max([result[owner].weight, *(t.weight for t in twins)])
-        reviewed = result[owner].reviewed or any(t.reviewed for t in twins)
-        result[owner] = replace(result[owner], aliases=aliases, weight=weight, reviewed=reviewed)
+        entity = result[owner]
+        for more in [*(t.aliases for t in twins), in_both_scripts(full)]:
+            entity = with_aliases(entity, more)
+        weight = max([entity.weight, *(t.weight for t in twins)])
+        reviewed = entity.reviewed or any(t.reviewed for t in twins)
+        result[owner] = replace(entity, weight=weight, reviewed=reviewed)
     return [e for e in result if e.name not in joined]
 
 
@@ -194,5 +190,9 @@ def _goes_by(entity: Entity, name: str) -> bool:
     return fold(name) in {fold(alias) for alias in entity.all_aliases()}
 
 
-def _chinese_aliases(name: str) -> dict[str, tuple[str, ...]]:
-    return {"zh-Hans": (name,), "zh-Hant": unique([convert(name, "s2t"), convert(name, "s2twp")])}
+def with_aliases(entity: Entity, more: dict[str, tuple[str, ...]]) -> Entity:
+    """The entity with ``more`` aliases (script -> names) after its own."""
+    aliases = dict(entity.aliases)
+    for script, names in more.items():
+        aliases[script] = unique([*aliases.get(script, ()), *names])
+    return replace(entity, aliases=aliases)

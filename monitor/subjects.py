@@ -27,6 +27,7 @@ from monitor.models import Entity, Passage, Thread, split_sentences
 from monitor.names import TRANSLITERATION, unique
 from monitor.subject_aliases import display_name, jieba_frequency, subject_aliases
 from monitor.subject_names import (
+    with_aliases,
     with_declared_short_forms,
     with_full_names,
     with_own_renderings,
@@ -96,7 +97,7 @@ def subjects(
             if owner.type == "person" and phrase.key not in map(fold, owner.all_aliases()):
                 # a person the article goes on to call by the surname (施密特 of Eric
                 # Schmidt) goes by it in the news too
-                merged[owner.name] = _with_aliases(owner, subject_aliases(phrase))
+                merged[owner.name] = with_aliases(owner, subject_aliases(phrase))
             continue
         if len(new) < SUBJECTS and not is_boilerplate(phrase.text):
             share = frequency.get(phrase.key, 0) / max(1, background.size)
@@ -105,7 +106,8 @@ def subjects(
     folded_title = fold(title)
     spread_max = max(len(p.paragraphs) for p in phrases)
     lead = lead_paragraphs(paragraphs)
-    merged = with_surnames(merged, "\n".join(simplified))
+    text = "\n".join(simplified)
+    merged = with_surnames(merged, text)
     usages = _usages(list(merged.values()), [fold(p) for p in simplified], background, new)
     for name, usage in usages.items():
         entity = merged[name]
@@ -125,10 +127,10 @@ def subjects(
     entities = [_reweighed(e, centrality.get(e.name)) for e in merged.values()]
     entities.extend(new)
     entities = with_full_names(entities)
-    entities = with_own_renderings(entities, "\n".join(simplified))
-    entities = with_declared_short_forms(entities, "\n".join(simplified))
+    entities = with_own_renderings(entities, text)
+    entities = with_declared_short_forms(entities, text)
     entities = [_credit_down(e, credits, folded_title) for e in entities]
-    folded_text = fold("\n".join(simplified))
+    folded_text = fold(text)
     entities = [_source_down(e, folded_text) for e in entities]
     entities.sort(key=lambda e: (-e.weight, e.name.casefold()))
     return tuple(entities), threads(entities)
@@ -254,13 +256,6 @@ def _named_in(entity: Entity, text: str) -> bool:
 def _names(name: str, text: str) -> bool:
     """``name`` in folded ``text``; a Latin name as whole words ("us" is not in "house")."""
     return find_bounded(text, name) >= 0
-
-
-def _with_aliases(entity: Entity, more: dict[str, tuple[str, ...]]) -> Entity:
-    aliases = dict(entity.aliases)
-    for script, names in more.items():
-        aliases[script] = unique([*aliases.get(script, ()), *names])
-    return replace(entity, aliases=aliases)
 
 
 def _known_owner(
