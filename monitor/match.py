@@ -54,7 +54,7 @@ from monitor.rule_score import (
     is_topic,
     score,
 )
-from monitor.text import IN_CAPITALS, fold, on_word_edges, words_in_capitals
+from monitor.text import fold, on_word_edges, only_in_capitals, words_in_capitals
 from monitor.vocabulary import AllWordsAlias, AmountAlias
 
 LEAD_CHARS = 160  # of folded body text; feed summaries put the news first
@@ -95,7 +95,7 @@ class Matcher:
         self.judge = judge
         self._lists = tuple(index(w) for w in watchlists)
         refs: dict[str, set[tuple[int, int]]] = defaultdict(set)
-        in_capitals: dict[str, set[bool]] = defaultdict(set)  # key -> its aliases in capitals?
+        keyed: list[tuple[str, str]] = []  # (key, the alias it was folded from)
         with_amount: dict[str, set[tuple[int, int]]] = defaultdict(set)
         # "<all>" aliases: each distinct group list once, with the entities it names; its
         # words go into the same automaton, tagged (alias index, group index).
@@ -112,9 +112,9 @@ class Matcher:
                     else:
                         for key in alias_keys(term.text):
                             refs[key].add((wi, ei))
-                            in_capitals[key].add(bool(IN_CAPITALS.fullmatch(term.text)))
+                            keyed.append((key, term.text))
         # an alias written in capitals (US, WHO, IT) names nothing in lower case: "told us"
-        self._capital_keys = frozenset(k for k, flags in in_capitals.items() if flags == {True})
+        self._capital_keys = only_in_capitals(keyed)
         self._with_amount = {key: tuple(sorted(t)) for key, t in with_amount.items()}
         self._all = tuple(
             (len(groups), title_only, tuple(sorted(t)))

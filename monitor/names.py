@@ -6,7 +6,6 @@ Pure functions."""
 from __future__ import annotations
 
 import re
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
 import ahocorasick
@@ -16,7 +15,6 @@ from monitor import dictionary
 from monitor.models import TITLE_ABBREVIATIONS, AliasData, KnownName
 from monitor.text import (
     CJK_RANGE,
-    IN_CAPITALS,
     LATIN_LETTER,
     LATIN_LOWER,
     LATIN_UPPER,
@@ -25,6 +23,7 @@ from monitor.text import (
     fold_forms,
     has_chinese,
     is_word_char,
+    only_in_capitals,
 )
 
 CHINESE_SCRIPTS = ("zh-Hans", "zh-Hant")
@@ -84,7 +83,7 @@ class KnownIndex:
         self.automaton = ahocorasick.Automaton()
         forms: dict[str, int] = {}
         named: set[tuple[str, int]] = set()
-        in_capitals: dict[str, set[bool]] = defaultdict(set)
+        keyed: list[tuple[str, str]] = []  # (folded form, the name it was folded from)
         for index, known in enumerate(data.names):
             names = [f for a in known_aliases(known).values() for f in a] + [known.name]
             for form, is_name in [
@@ -94,14 +93,14 @@ class KnownIndex:
                 for folded in sorted(fold_forms(form), key=lambda f: f != fold(form)):
                     if len(folded) >= 2 or has_chinese(folded):
                         forms.setdefault(folded, index)  # the first curated entry wins
-                        in_capitals[folded].add(bool(IN_CAPITALS.fullmatch(form)))
+                        keyed.append((folded, form))
                         if is_name:
                             named.add((folded, index))
         # forms that only find a name the article also writes out: 商务部 is the US
         # Department of Commerce in an article on US export rules, China's in most others
         self.mention_forms = frozenset(f for f, i in forms.items() if (f, i) not in named)
         # forms of names written only in capitals (US): not the same word in lower case (us)
-        self.capital_forms = frozenset(f for f, flags in in_capitals.items() if flags == {True})
+        self.capital_forms = only_in_capitals(keyed)
         for folded, index in forms.items():
             self.automaton.add_word(folded, (index, folded))
         self.forms = forms

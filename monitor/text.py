@@ -7,6 +7,8 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
+from collections import defaultdict
+from collections.abc import Iterable
 
 import opencc
 
@@ -97,7 +99,7 @@ def on_word_edges(text: str, start: int, end: int, key: str) -> bool:
     return True
 
 
-IN_CAPITALS = re.compile(r"[A-Z]{2,6}")  # an alias that is an acronym: US, WHO, AMD
+_IN_CAPITALS = re.compile(r"[A-Z]{2,6}")  # an alias that is an acronym: US, WHO, AMD
 _WORD_IN_CAPITALS = re.compile(r"(?<![A-Za-z])[A-Z]{2,6}(?![a-z])")
 
 
@@ -106,3 +108,12 @@ def words_in_capitals(text: str) -> frozenset[str]:
     in capitals names only these ("all of us" is not the US)."""
     normal = unicodedata.normalize("NFKC", text)  # ＡＭＤ is AMD
     return frozenset(w.casefold() for w in _WORD_IN_CAPITALS.findall(normal))
+
+
+def only_in_capitals(keyed: Iterable[tuple[str, str]]) -> frozenset[str]:
+    """Of (folded key, alias) pairs, the keys whose every alias is written in capitals: an
+    acronym (US) that is another word in lower case (us)."""
+    flags: dict[str, set[bool]] = defaultdict(set)
+    for key, alias in keyed:
+        flags[key].add(bool(_IN_CAPITALS.fullmatch(alias)))
+    return frozenset(key for key, seen in flags.items() if seen == {True})
