@@ -232,12 +232,8 @@ def _source_down(entity: Entity, text: str) -> Entity:
     otherwise."""
     if entity.type == "person" or entity.role == "context":
         return entity
-    spots = [
-        (found.start(), found.end())
-        for alias in {fold(a) for a in entity.all_aliases() if len(fold(a)) >= 2}
-        for found in re.finditer(re.escape(alias), text)
-        if on_word_edges(text, found.start(), found.end(), alias)
-    ]
+    names = {fold(alias) for alias in entity.all_aliases()}
+    spots = [(a, b) for a, b in _spans(text, names) if on_word_edges(text, a, b, text[a:b])]
     citing = [
         _CITING_BEFORE.search(text[max(0, start - 20) : start])
         or _CITING_AFTER.match(text[end : end + 20])
